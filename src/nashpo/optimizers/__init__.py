@@ -1,0 +1,38 @@
+"""Optimizer adapters, one small file each. Import lazily: SMAC/DEHB/Optuna are heavy."""
+
+from __future__ import annotations
+
+import importlib
+from pathlib import Path
+
+from nashpo.errors import InputError
+from nashpo.optimizers.base import Optimizer, TrialInfo, TrialValue
+
+# name -> (module, class)
+REGISTRY: dict[str, tuple[str, str]] = {
+    "rs": ("nashpo.optimizers.rs", "RandomSearch"),
+    "re": ("nashpo.optimizers.re", "RegularizedEvolution"),
+    "smac": ("nashpo.optimizers.smac_bo", "SMACBO"),
+    "smac_hb": ("nashpo.optimizers.smac_hb", "SMACHyperband"),
+    "dehb": ("nashpo.optimizers.dehb", "DEHBOptimizer"),
+    "tpe": ("nashpo.optimizers.tpe", "OptunaTPE"),
+}
+
+__all__ = ["REGISTRY", "Optimizer", "TrialInfo", "TrialValue", "adapter_source", "get_optimizer_class"]
+
+
+def check_name(name: str) -> str:
+    if name not in REGISTRY:
+        raise InputError("optimizer", name, f"unknown; choose from {', '.join(REGISTRY)}")
+    return name
+
+
+def get_optimizer_class(name: str) -> type[Optimizer]:
+    module, cls = REGISTRY[check_name(name)]
+    return getattr(importlib.import_module(module), cls)
+
+
+def adapter_source(name: str) -> Path:
+    """The adapter's source file (a Snakemake input, so editing it reruns its jobs)."""
+    module = REGISTRY[check_name(name)][0]
+    return Path(__file__).parent / f"{module.rsplit('.', 1)[1]}.py"

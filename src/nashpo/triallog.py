@@ -1,0 +1,124 @@
+"""Trial log (one parquet per run) and run record (one JSON per run).
+
+These two files are the single source for every later stage (export, aggregation, stats).
+
+Trial-log columns, one row per trial in evaluation order:
+
+| column | meaning |
+|---|---|
+| trial | 0-based trial number |
+| optimizer, dataset, seed, protocol | run identity (constant within a run) |
+| edge_0_1 .. edge_2_3 | the configuration: op per edge |
+| arch_str, arch_code, nb201_index | the architecture (index null without the mirror) |
+| epochs | fidelity the trial was evaluated at |
+| bench_seed | NB201 training seed drawn (-1 = seed mean) |
+| objective | minimised objective: validation error in % at ``epochs`` |
+| valid_acc | validation accuracy in % at ``epochs`` |
+| cost | simulated seconds charged for the trial |
+| sim_time | cumulative simulated seconds after the trial |
+| opt_time | optimizer's own wall seconds for ask + tell (timing column) |
+| origin, status | who proposed the trial, and its outcome |
+| inc_trial, inc_arch_code, inc_epochs, inc_valid_acc | incumbent after the trial: best validation at the highest fidelity seen so far |
+| inc_valid_acc_200, inc_test_acc_200 | incumbent's 200-epoch validation and test accuracy (what papers report) |
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from nashpo.space import EDGE_NAMES
+
+TRIALS_FILE = "trials.parquet"
+RECORD_FILE = "run.json"
+TIMING_COLUMNS = ("opt_time",)
+OBJECTIVES = [{"name": "valid_error", "column": "objective", "unit": "%", "lower": 0.0, "upper": 100.0, "optimize": "lower"}]
+
+SCHEMA = pa.schema(
+    [
+        ("trial", pa.int32()),
+        ("optimizer", pa.string()),
+        ("dataset", pa.string()),
+        ("seed", pa.int64()),
+        ("protocol", pa.string()),
+        *[(name, pa.string()) for name in EDGE_NAMES],
+        ("arch_str", pa.string()),
+        ("arch_code", pa.int32()),
+        ("nb201_index", pa.int32()),
+        ("epochs", pa.int32()),
+        ("bench_seed", pa.int32()),
+        ("objective", pa.float64()),
+        ("valid_acc", pa.float64()),
+        ("cost", pa.float64()),
+        ("sim_time", pa.float64()),
+        ("opt_time", pa.float64()),
+        ("origin", pa.string()),
+        ("status", pa.string()),
+        ("inc_trial", pa.int32()),
+        ("inc_arch_code", pa.int32()),
+        ("inc_epochs", pa.int32()),
+        ("inc_valid_acc", pa.float64()),
+        ("inc_valid_acc_200", pa.float64()),
+        ("inc_test_acc_200", pa.float64()),
+    ]
+)
+
+
+class TrialLog:
+    """Column buffers in memory; written once, atomically, at the end of a run."""
+
+    def __init__(self) -> None:
+        self.columns: dict[str, list[Any]] = {name: [] for name in SCHEMA.names}
+
+    def append(self, row: dict[str, Any]) -> None:
+        for name, values in self.columns.items():
+            values.append(row[name])
+
+    def __len__(self) -> int:
+        return len(self.columns["trial"])
+
+    def to_table(self) -> pa.Table:
+        return pa.table({name: pa.array(self.columns[name], type=SCHEMA.field(name).type) for name in SCHEMA.names}, schema=SCHEMA)
+
+    def write(self, path: Path) -> None:
+        write_parquet_atomic(self.to_table(), path)
+
+
+def write_parquet_atomic(table: pa.Table, path: Path) -> None:
+    path = Path(path)
+    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
+    try:
+        pq.write_table(table, tmp)
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def write_json_atomic(obj: Any, path: Path) -> None:
+    path = Path(path)
+    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
+    try:
+        tmp.write_text(json.dumps(obj, indent=2, sort_keys=True, default=str) + "\n")
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def read_trials(run_dir: Path) -> pd.DataFrame:
+    path = Path(run_dir)
+    if path.is_dir():
+        path = path / TRIALS_FILE
+    return pd.read_parquet(path)
+
+
+def read_record(run_dir: Path) -> dict[str, Any]:
+    path = Path(run_dir)
+    if path.is_dir():
+        path = path / RECORD_FILE
+    return json.loads(path.read_text())
