@@ -130,7 +130,26 @@ def build_configspace(seed: int | None = None) -> ConfigurationSpace:
     return cs
 
 
+_VECTOR_ORDER: dict[int, tuple[ConfigurationSpace, np.ndarray | None]] = {}
+
+
+def _vector_order(space: ConfigurationSpace) -> np.ndarray | None:
+    """Positions of our edges in ``space``'s vector, if ``space`` is the NB201 space."""
+    hit = _VECTOR_ORDER.get(id(space))
+    if hit is not None and hit[0] is space:
+        return hit[1]
+    names = list(space.keys())
+    same = sorted(names) == sorted(EDGE_NAMES) and all(tuple(getattr(space[n], "choices", ())) == OPS for n in names)
+    order = np.array([names.index(e) for e in EDGE_NAMES]) if same else None
+    _VECTOR_ORDER[id(space)] = (space, order)
+    return order
+
+
 def config_to_code(config: Configuration | dict) -> int:
+    if isinstance(config, Configuration):
+        order = _vector_order(config.config_space)
+        if order is not None:
+            return int(np.dot(config.get_array()[order].astype(np.int64), _PLACES))
     values = dict(config)
     ops = []
     for name in EDGE_NAMES:

@@ -11,11 +11,16 @@ class RandomSearch(Optimizer):
     name = "rs"
     defaults: ClassVar[dict[str, Any]] = {}
 
+    batch: ClassVar[int] = 256  # ConfigSpace samples batches much faster than single configs
+
     def setup(self) -> None:
         self.space.seed(self.seed)
+        self._queue: list = []
 
     def ask(self) -> TrialInfo:
-        return TrialInfo(self.space.sample_configuration(), self.max_fidelity, origin="random")
+        if not self._queue:
+            self._queue = self.space.sample_configuration(self.batch)[::-1]
+        return TrialInfo(self._queue.pop(), self.max_fidelity, origin="random")
 
     def tell(self, info: TrialInfo, value: TrialValue) -> None:
         pass
