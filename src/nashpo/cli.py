@@ -102,7 +102,9 @@ def cmd_data_check(args: argparse.Namespace) -> None:
         print(f"{d}: fidelities {info['fidelities']}; sources {', '.join(info['sources'])}")
         for f, metrics in info["metrics"].items():
             print(f"  @{f} epochs: {', '.join(metrics)}")
-        print(f"  per-seed: {', '.join(info['per_seed']) or '-'}; NB201 index: {'yes' if info['nb201_index'] else 'no'}; devices: {len(info['devices'])}")
+        print(
+            f"  per-seed: {', '.join(info['per_seed']) or '-'}; NB201 index: {'yes' if info['nb201_index'] else 'no'}; devices: {len(info['devices'])}"
+        )
 
 
 def cmd_run(args: argparse.Namespace) -> None:
@@ -128,7 +130,9 @@ def cmd_run(args: argparse.Namespace) -> None:
         force=args.force,
     )
     inc = record["incumbent"]
-    print(f"{record['n_trials']} trials, {record['sim_time']:.0f} simulated s; incumbent {inc['arch_str']} valid {inc['valid_acc']:.2f}% test@200 {inc['test_acc_200']:.2f}%")
+    print(
+        f"{record['n_trials']} trials, {record['sim_time']:.0f} simulated s; incumbent {inc['arch_str']} valid {inc['valid_acc']:.2f}% test@200 {inc['test_acc_200']:.2f}%"
+    )
 
 
 def add_commands(sub: argparse._SubParsersAction) -> None:

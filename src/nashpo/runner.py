@@ -62,7 +62,11 @@ def search_fidelities(bench: NB201Benchmark, protocol: str, multi_fidelity: bool
         raise InputError("protocol", protocol, f"unknown; choose from {', '.join(PROTOCOLS)}")
     target = PROTOCOLS[protocol]
     if target not in bench.fidelities:
-        raise InputError("protocol", protocol, f"needs fidelity {target} epochs, but the {bench.dataset} data has {bench.fidelities} (prepare the data with the NB201 mirror)")
+        raise InputError(
+            "protocol",
+            protocol,
+            f"needs fidelity {target} epochs, but the {bench.dataset} data has {bench.fidelities} (prepare the data with the NB201 mirror)",
+        )
     if not multi_fidelity:
         if fidelities:
             raise InputError("fidelities", fidelities, "only multi-fidelity optimizers take fidelities")
@@ -113,7 +117,11 @@ class Progress:
         if self.stream is None or (not force and now - self.last < self.every_s):
             return
         self.last = now
-        print(f"[{self.label}] trials {n:>6}  sim {sim:>12.0f}s  incumbent valid {inc_valid:6.2f}%  test@200 {inc_test:6.2f}%", file=self.stream, flush=True)
+        print(
+            f"[{self.label}] trials {n:>6}  sim {sim:>12.0f}s  incumbent valid {inc_valid:6.2f}%  test@200 {inc_test:6.2f}%",
+            file=self.stream,
+            flush=True,
+        )
 
 
 def run_search(
@@ -150,9 +158,10 @@ def run_search(
     return record
 
 
-def _loop(bench, cls, optimizer, dataset, seed, budget, protocol, hp, fids, noise, tmp: Path, out: Path, progress) -> dict[str, Any]:  # noqa: ANN001
+def _loop(bench, cls, optimizer, dataset, seed, budget, protocol, hp, fids, noise, tmp: Path, out: Path, progress) -> dict[str, Any]:
     started = dt.datetime.now(dt.UTC)
     t_start = time.perf_counter()
+    (tmp / OPTIMIZER_DIR).mkdir()
     opt = cls(bench.space(seed), seed, fids, tmp / OPTIMIZER_DIR, **hp)
     rng = np.random.default_rng(seed) if noise == "seed" else None
     log = TrialLog()
