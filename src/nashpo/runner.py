@@ -163,6 +163,8 @@ def _loop(bench, cls, optimizer, dataset, seed, budget, protocol, hp, fids, nois
     t_start = time.perf_counter()
     (tmp / OPTIMIZER_DIR).mkdir()
     opt = cls(bench.space(seed), seed, fids, tmp / OPTIMIZER_DIR, **hp)
+    t_loop = time.perf_counter()
+    setup_seconds = t_loop - t_start
     rng = np.random.default_rng(seed) if noise == "seed" else None
     log = TrialLog()
     show = Progress(f"{optimizer} {dataset} seed {seed}", progress)
@@ -223,7 +225,10 @@ def _loop(bench, cls, optimizer, dataset, seed, budget, protocol, hp, fids, nois
         log.append(row)
         n += 1
         show(n, sim, inc["valid"], inc_t200)
+    loop_seconds = time.perf_counter() - t_loop
+    t_close = time.perf_counter()
     opt.close()
+    close_seconds = time.perf_counter() - t_close
     show(n, sim, inc["valid"], inc_t200, force=True)
     log.columns["arch_str"] = [arch_str(c) for c in log.columns["arch_code"]]
     log.write(tmp / TRIALS_FILE)
@@ -257,6 +262,7 @@ def _loop(bench, cls, optimizer, dataset, seed, budget, protocol, hp, fids, nois
         "started": started.isoformat(),
         "finished": dt.datetime.now(dt.UTC).isoformat(),
         "wall_seconds": time.perf_counter() - t_start,
+        "timing": {"setup_seconds": setup_seconds, "loop_seconds": loop_seconds, "close_seconds": close_seconds},
         "out": str(out),
     }
     write_json_atomic(record, tmp / RECORD_FILE)
