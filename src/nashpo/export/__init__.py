@@ -1,0 +1,1 @@
+"""Exporters: nashpo trial logs and DEHB's own output folders -> DeepCAVE native runs."""
