@@ -1,0 +1,122 @@
+"""Optimizer adapters: fidelities, quality sanity, determinism across processes, bad hyperparameters."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from nashpo.benchmark import NB201Benchmark
+from nashpo.errors import InputError
+from nashpo.optimizers import REGISTRY, adapter_source, get_optimizer_class
+from nashpo.optimizers.re import mutate
+from nashpo.optimizers.smac_hb import to_fidelity
+from nashpo.runner import Budget, run_search
+from nashpo.space import N_ARCHS, code_to_ops
+from nashpo.triallog import TIMING_COLUMNS, read_trials
+
+EVALS = {"rs": 100, "re": 100, "tpe": 60, "smac": 30, "smac_hb": 60, "dehb": 100}
+
+
+@pytest.fixture(scope="module")
+def runs(data_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, pd.DataFrame]:
+    root = tmp_path_factory.mktemp("opt")
+    return {
+        name: (
+            run_search(name, "cifar10", 2, Budget(max_evals=n), root / name, data_dir=data_dir, progress=None),
+            read_trials(root / name),
+        )[1]
+        for name, n in EVALS.items()
+    }
+
+
+def test_registry_and_adapter_sources() -> None:
+    assert set(REGISTRY) == {"rs", "re", "smac", "smac_hb", "dehb", "tpe"}
+    for name in REGISTRY:
+        assert get_optimizer_class(name).name == name
+        assert adapter_source(name).is_file()
+
+
+@pytest.mark.parametrize("name", list(EVALS))
+def test_fidelities_and_count(runs: dict[str, pd.DataFrame], name: str) -> None:
+    trials = runs[name]
+    assert len(trials) == EVALS[name]
+    epochs = set(trials["epochs"])
+    if get_optimizer_class(name).multi_fidelity:
+        assert epochs == {12, 200}  # both rungs used, nothing outside the data
+    else:
+        assert epochs == {12}
+
+
+@pytest.mark.parametrize("name", ["re", "tpe", "smac", "dehb", "smac_hb"])
+def test_incumbent_is_in_the_top_decile(runs: dict[str, pd.DataFrame], data_dir: Path, name: str) -> None:
+    """Percentile of the final incumbent's validation accuracy among all 15,625 archs at its fidelity."""
+    bench = NB201Benchmark("cifar10", data_dir)
+    last = runs[name].iloc[-1]
+    all_valid = bench.query_many(np.arange(N_ARCHS), int(last.inc_epochs))["valid_acc"]
+    assert (all_valid < last.inc_valid_acc).mean() > 0.9
+
+
+def test_mutation_changes_exactly_one_edge() -> None:
+    rng = np.random.default_rng(0)
+    for code in rng.integers(N_ARCHS, size=500):
+        child = mutate(int(code), rng)
+        diff = [a != b for a, b in zip(code_to_ops(int(code)), code_to_ops(child), strict=True)]
+        assert sum(diff) == 1
+
+
+def test_rung_mapping() -> None:
+    assert to_fidelity(12.5, [12, 200]) == 12
+    assert to_fidelity(200.0, [12, 200]) == 200
+    assert to_fidelity(12.012, [12, 200]) == 12
+    assert to_fidelity(5.0, [12, 200]) == 12
+    assert to_fidelity(66.67, list(range(1, 201))) == 66
+
+
+@pytest.mark.parametrize(
+    ("name", "hp", "field"),
+    [
+        ("re", {"population_size": "ten"}, "re.population_size"),
+        ("tpe", {"multivariate": 1}, "tpe.multivariate"),
+        ("smac", {"n_initial_designs": 2.5}, "smac.n_initial_designs"),
+        ("dehb", {"eta": "3"}, "dehb.eta"),
+        ("smac_hb", {"bogus": 1}, "smac_hb.bogus"),
+    ],
+)
+def test_bad_hyperparameters(data_dir: Path, tmp_path: Path, name: str, hp: dict, field: str) -> None:
+    with pytest.raises(InputError) as err:
+        run_search(name, "cifar10", 0, Budget(max_evals=5), tmp_path / "out", hyperparameters=hp, data_dir=data_dir, progress=None)
+    assert err.value.field == field
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize(("name", "evals"), [("re", 80), ("tpe", 40), ("dehb", 80), ("smac", 15), ("smac_hb", 40)])
+def test_identical_logs_in_two_processes(nashpo_env: dict[str, str], tmp_path: Path, name: str, evals: int) -> None:
+    env = {k: v for k, v in nashpo_env.items() if k != "PYTHONHASHSEED"}  # the CLI must fix it itself
+    logs = []
+    for out in ("a", "b"):
+        cmd = [
+            sys.executable,
+            "-m",
+            "nashpo",
+            "run",
+            "--optimizer",
+            name,
+            "--dataset",
+            "cifar100",
+            "--seed",
+            "9",
+            "--max-evals",
+            str(evals),
+            "--out",
+            out,
+        ]
+        res = subprocess.run(cmd, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=600)
+        assert res.returncode == 0, res.stderr
+        logs.append(read_trials(tmp_path / out).drop(columns=list(TIMING_COLUMNS)))
+    pd.testing.assert_frame_equal(logs[0], logs[1])
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a", "b"]  # optimizer output only inside --out
