@@ -228,12 +228,14 @@ def find_naslib_file(dataset: str, naslib_dir: str | os.PathLike[str] | None = N
     return path
 
 
-def read_naslib(path: Path, dataset: str) -> SourceData:
+def read_naslib(path: Path, dataset: str, require_complete: bool = True) -> SourceData:
     """Per-epoch curves on the 200-epoch schedule from NASLib's layout.
 
     Layout (NASLib ``get_dataset_api``/``graph.query``): ``{arch_str: {dataset_key: {
     'train_acc1es': [...], 'eval_acc1es': [...], 'train_times': [...] (optional),
     'cost_info': {'train_time', 'params', 'latency', ...}}}}``; 'eval' is validation.
+    A file that lacks architectures is refused unless ``require_complete=False`` (then the
+    missing rows are NaN): a fidelity must be known for every architecture.
     """
     check_dataset(dataset)
     path = Path(path)
@@ -245,6 +247,8 @@ def read_naslib(path: Path, dataset: str) -> SourceData:
     recs = {parse_arch_str(s): rec[key] for s, rec in raw.items() if key in rec}
     if not recs:
         raise DataError(path, f"holds no '{key}' entries", f"use the file made for {dataset}")
+    if require_complete and len(recs) != N_ARCHS:
+        raise DataError(path, f"covers {len(recs)} of {N_ARCHS} architectures", "use NASLib's complete nb201_*_full_training.pickle")
     n_epochs = min(len(r["eval_acc1es"]) for r in recs.values())
     out = SourceData()
     val = np.full((N_ARCHS, n_epochs), np.nan)
@@ -285,7 +289,7 @@ def _unpickle(path: Path) -> Any:
     try:
         with open(path, "rb") as f:
             return pickle.load(f)  # noqa: S301 - checksum-verified or user-supplied benchmark file
-    except Exception as exc:  # noqa: BLE001
+    except Exception as exc:
         raise DataError(path, f"cannot be unpickled ({type(exc).__name__})", "replace the file with an intact copy") from exc
 
 
@@ -294,7 +298,7 @@ def _unpickle_torch_list(path: Path) -> list[float]:
         with zipfile.ZipFile(path) as z:
             name = next(n for n in z.namelist() if n.endswith("data.pkl"))
             return pickle.loads(z.read(name))  # noqa: S301 - checksum-verified
-    except Exception as exc:  # noqa: BLE001
+    except Exception as exc:
         raise DataError(path, f"cannot be read ({type(exc).__name__})", MIRROR_FIX) from exc
 
 
@@ -303,5 +307,5 @@ def _read_pandas_pickle(path: Path) -> Any:
 
     try:
         return pd.read_pickle(path)  # noqa: S301 - checksum-verified
-    except Exception as exc:  # noqa: BLE001
+    except Exception as exc:
         raise DataError(path, f"cannot be read ({type(exc).__name__})", MIRROR_FIX) from exc
