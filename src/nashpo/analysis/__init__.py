@@ -1,0 +1,1 @@
+"""Analysis: aggregate incumbent trajectories, statistics, transfer, DeepCAVE importances, figures."""
