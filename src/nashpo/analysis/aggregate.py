@@ -44,7 +44,18 @@ def load_runs(run_dirs: list[Path]) -> tuple[pd.DataFrame, pd.DataFrame]:
         t["evals"] = t["trial"] + 1
         trajs.append(t)
         inc = rec["incumbent"]
-        finals.append({**ident, "n_trials": rec["n_trials"], "sim_time": rec["sim_time"], "inc_arch_code": inc["arch_code"], "inc_arch_str": inc["arch_str"], "valid_acc_200": inc["valid_acc_200"], "test_acc_200": inc["test_acc_200"], "run_dir": str(run)})
+        finals.append(
+            {
+                **ident,
+                "n_trials": rec["n_trials"],
+                "sim_time": rec["sim_time"],
+                "inc_arch_code": inc["arch_code"],
+                "inc_arch_str": inc["arch_str"],
+                "valid_acc_200": inc["valid_acc_200"],
+                "test_acc_200": inc["test_acc_200"],
+                "run_dir": str(run),
+            }
+        )
     return pd.DataFrame(finals), pd.concat(trajs, ignore_index=True)
 
 
@@ -89,7 +100,12 @@ def bootstrap_band(values: np.ndarray, rng: np.random.Generator, n_boot: int = N
         return (float(v.mean()), float(v.mean()), float(v.mean()), float(np.median(v)), float(np.median(v)), float(np.median(v)))
     samples = v[rng.integers(0, len(v), size=(n_boot, len(v)))]
     means, medians = samples.mean(axis=1), np.median(samples, axis=1)
-    return (float(v.mean()), *np.percentile(means, [2.5, 97.5]).tolist(), float(np.median(v)), *np.percentile(medians, [2.5, 97.5]).tolist())
+    return (
+        float(v.mean()),
+        *np.percentile(means, [2.5, 97.5]).tolist(),
+        float(np.median(v)),
+        *np.percentile(medians, [2.5, 97.5]).tolist(),
+    )
 
 
 def summarise(grid_frame: pd.DataFrame, axis: str) -> pd.DataFrame:
@@ -97,11 +113,15 @@ def summarise(grid_frame: pd.DataFrame, axis: str) -> pd.DataFrame:
     rows = []
     for key, g in grid_frame.groupby([*GROUP, "metric", axis], sort=True):
         stats = bootstrap_band(g["regret"].to_numpy(float), rng)
-        rows.append(dict(zip([*GROUP, "metric", axis], key, strict=True)) | dict(zip(["mean", "mean_lo", "mean_hi", "median", "median_lo", "median_hi"], stats, strict=True)) | {"n_seeds": int(g["regret"].notna().sum())})
+        rows.append(
+            dict(zip([*GROUP, "metric", axis], key, strict=True))
+            | dict(zip(["mean", "mean_lo", "mean_hi", "median", "median_lo", "median_hi"], stats, strict=True))
+            | {"n_seeds": int(g["regret"].notna().sum())}
+        )
     return pd.DataFrame(rows)
 
 
-def aggregate(run_dirs: list[Path], out_dir: Path, data_dir: Path | None = None, log=sys.stderr) -> None:  # noqa: ANN001
+def aggregate(run_dirs: list[Path], out_dir: Path, data_dir: Path | None = None, log=sys.stderr) -> None:
     finals, traj = load_runs(run_dirs)
     print(f"aggregate: {len(finals)} runs, {len(traj)} trials", file=log)
     oracle = oracle_table(sorted(finals["dataset"].unique()), data_dir)
@@ -112,7 +132,18 @@ def aggregate(run_dirs: list[Path], out_dir: Path, data_dir: Path | None = None,
     max_evals = int(traj.groupby(["dataset", "optimizer", "seed"])["evals"].max().min())
     eval_grids = {d: np.unique(np.geomspace(1, max_evals, N_TIME_POINTS).round()) for d in grids}
     per_evals = on_grid(traj, "evals", eval_grids)
-    summary = finals.groupby(GROUP).agg(n_seeds=("seed", "nunique"), test_regret_mean=("test_regret", "mean"), test_regret_std=("test_regret", "std"), valid_regret_mean=("valid_regret", "mean"), valid_regret_std=("valid_regret", "std"), test_acc_mean=("test_acc_200", "mean")).reset_index()
+    summary = (
+        finals.groupby(GROUP)
+        .agg(
+            n_seeds=("seed", "nunique"),
+            test_regret_mean=("test_regret", "mean"),
+            test_regret_std=("test_regret", "std"),
+            valid_regret_mean=("valid_regret", "mean"),
+            valid_regret_std=("valid_regret", "std"),
+            test_acc_mean=("test_acc_200", "mean"),
+        )
+        .reset_index()
+    )
     write_table(finals, out_dir, "per_run_final")
     write_table(per_time, out_dir, "per_run_trajectories", csv=False)
     write_table(summarise(per_time, "sim_time"), out_dir, "curves_time")

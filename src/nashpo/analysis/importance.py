@@ -26,14 +26,23 @@ def run_importance(path: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
     run = DeepCAVERun.from_path(Path(path))
     objective = run.get_objectives()[0]
     budget = run.get_highest_budget()
-    meta = {"dataset": run.meta.get("dataset"), "optimizer": run.meta.get("optimizer"), "seed": run.meta.get("seed"), "protocol": run.meta.get("protocol"), "budget": budget}
+    meta = {
+        "dataset": run.meta.get("dataset"),
+        "optimizer": run.meta.get("optimizer"),
+        "seed": run.meta.get("seed"),
+        "protocol": run.meta.get("protocol"),
+        "budget": budget,
+    }
     rows = []
     for name, cls in (("fanova", fANOVA), ("lpi", LPI)):
         ev = cls(run)
         ev.calculate(objective, budget, n_trees=N_TREES, seed=SEED) if name == "fanova" else ev.calculate(objective, budget, seed=SEED)
         imp = ev.get_importances(list(EDGE_NAMES)) if name == "lpi" else ev.get_importances(list(EDGE_NAMES), sort=False)
         for hp, vals in imp.items():
-            rows.append(meta | {"method": name, "edge": hp if isinstance(hp, str) else hp[0], "importance": float(vals[0]), "variance": float(vals[1])})
+            rows.append(
+                meta
+                | {"method": name, "edge": hp if isinstance(hp, str) else hp[0], "importance": float(vals[0]), "variance": float(vals[1])}
+            )
     trials = []
     for t in run.history:
         if t.budget == budget and t.costs[0] is not None:
@@ -42,7 +51,7 @@ def run_importance(path: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
     return pd.DataFrame(rows), pd.DataFrame(trials)
 
 
-def importance(deepcave_dirs: list[Path], out_dir: Path, log=sys.stderr) -> None:  # noqa: ANN001
+def importance(deepcave_dirs: list[Path], out_dir: Path, log=sys.stderr) -> None:
     imps, coords = [], []
     for i, path in enumerate(deepcave_dirs, 1):
         imp, coord = run_importance(path)

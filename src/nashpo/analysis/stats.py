@@ -44,14 +44,23 @@ def pairwise_wilcoxon(finals: pd.DataFrame, metric: str = "test_regret") -> pd.D
         for a, b in itertools.combinations(sorted(wide.columns), 2):
             pair = wide[[a, b]].dropna()
             n_a, n_b = int(wide[a].notna().sum()), int(wide[b].notna().sum())
-            row = dict(zip(TASK, task, strict=True)) | {"optimizer_a": a, "optimizer_b": b, "n_pairs": len(pair), "paired_note": "" if len(pair) == n_a == n_b else f"only {len(pair)} common seeds ({n_a} vs {n_b} runs)"}
+            row = dict(zip(TASK, task, strict=True)) | {
+                "optimizer_a": a,
+                "optimizer_b": b,
+                "n_pairs": len(pair),
+                "paired_note": "" if len(pair) == n_a == n_b else f"only {len(pair)} common seeds ({n_a} vs {n_b} runs)",
+            }
             x, y = pair[a].to_numpy(), pair[b].to_numpy()
             if len(pair) < 2 or np.all(x == y):
                 row |= {"statistic": np.nan, "p_value": 1.0}
             else:
                 res = stats.wilcoxon(x, y, zero_method="wilcox")
                 row |= {"statistic": float(res.statistic), "p_value": float(res.pvalue)}
-            row |= {"effect_rank_biserial": rank_biserial(x, y), "median_a": float(np.median(x)) if len(x) else np.nan, "median_b": float(np.median(y)) if len(y) else np.nan}
+            row |= {
+                "effect_rank_biserial": rank_biserial(x, y),
+                "median_a": float(np.median(x)) if len(x) else np.nan,
+                "median_b": float(np.median(y)) if len(y) else np.nan,
+            }
             task_rows.append(row)
         if task_rows:
             p = [r["p_value"] for r in task_rows]
@@ -74,11 +83,31 @@ def friedman_nemenyi(finals: pd.DataFrame, metric: str = "test_regret") -> tuple
     ranks = table.rank(axis=1, method="average").mean()
     base = {"test": "Friedman", "post_hoc": "Nemenyi", "n_tasks": n, "n_optimizers": k, "alpha": ALPHA}
     if k < 3 or n < 2:
-        summary = pd.DataFrame([base | {"statistic": np.nan, "p_value": np.nan, "critical_difference": np.nan, "note": f"needs >= 3 optimizers and >= 2 tasks (have {k} and {n})"}])
+        summary = pd.DataFrame(
+            [
+                base
+                | {
+                    "statistic": np.nan,
+                    "p_value": np.nan,
+                    "critical_difference": np.nan,
+                    "note": f"needs >= 3 optimizers and >= 2 tasks (have {k} and {n})",
+                }
+            ]
+        )
         nemenyi = pd.DataFrame(columns=["optimizer_a", "optimizer_b", "p_value"])
     else:
         res = stats.friedmanchisquare(*[table[c].to_numpy() for c in table.columns])
-        summary = pd.DataFrame([base | {"statistic": float(res.statistic), "p_value": float(res.pvalue), "critical_difference": critical_difference(k, n), "note": ""}])
+        summary = pd.DataFrame(
+            [
+                base
+                | {
+                    "statistic": float(res.statistic),
+                    "p_value": float(res.pvalue),
+                    "critical_difference": critical_difference(k, n),
+                    "note": "",
+                }
+            ]
+        )
         mat = sp.posthoc_nemenyi_friedman(table.to_numpy())
         mat.index = mat.columns = table.columns
         nemenyi = mat.stack().rename("p_value").rename_axis(["optimizer_a", "optimizer_b"]).reset_index()
@@ -95,7 +124,7 @@ def ranks_over_time(curves_runs: pd.DataFrame) -> pd.DataFrame:
     return mean
 
 
-def run_stats(aggregate_dir: Path, out_dir: Path, log=sys.stderr) -> None:  # noqa: ANN001
+def run_stats(aggregate_dir: Path, out_dir: Path, log=sys.stderr) -> None:
     finals = pd.read_parquet(aggregate_dir / "per_run_final.parquet")
     print(f"stats: {finals['optimizer'].nunique()} optimizers over {finals.groupby(TASK).ngroups} tasks", file=log)
     write_table(pairwise_wilcoxon(finals), out_dir, "wilcoxon", latex=True)

@@ -24,7 +24,18 @@ def transfer_table(finals: pd.DataFrame, data_dir: Path | None = None) -> pd.Dat
         oracle = bench.oracle().set_index("epochs").loc[200, "best_test_acc"]
         for r in finals.itertuples():
             acc = bench.final_test_acc(int(r.inc_arch_code))
-            rows.append({"protocol": r.protocol, "optimizer": r.optimizer, "seed": r.seed, "search_dataset": r.dataset, "eval_dataset": ev, "inc_arch_code": int(r.inc_arch_code), "test_acc_200": acc, "test_regret": oracle - acc})
+            rows.append(
+                {
+                    "protocol": r.protocol,
+                    "optimizer": r.optimizer,
+                    "seed": r.seed,
+                    "search_dataset": r.dataset,
+                    "eval_dataset": ev,
+                    "inc_arch_code": int(r.inc_arch_code),
+                    "test_acc_200": acc,
+                    "test_regret": oracle - acc,
+                }
+            )
     return pd.DataFrame(rows)
 
 
@@ -37,11 +48,20 @@ def rank_correlation(data_dir: Path | None = None) -> pd.DataFrame:
             if metric not in values[a] or metric not in values[b]:
                 continue
             x, y = values[a][metric], values[b][metric]
-            rows.append({"dataset_a": a, "dataset_b": b, "metric": f"{metric}@200", "spearman": float(stats.spearmanr(x, y).statistic), "kendall": float(stats.kendalltau(x, y).statistic), "n_archs": N_ARCHS})
+            rows.append(
+                {
+                    "dataset_a": a,
+                    "dataset_b": b,
+                    "metric": f"{metric}@200",
+                    "spearman": float(stats.spearmanr(x, y).statistic),
+                    "kendall": float(stats.kendalltau(x, y).statistic),
+                    "n_archs": N_ARCHS,
+                }
+            )
     return pd.DataFrame(rows)
 
 
-def transfer(aggregate_dir: Path, out_dir: Path, data_dir: Path | None = None, log=sys.stderr) -> None:  # noqa: ANN001
+def transfer(aggregate_dir: Path, out_dir: Path, data_dir: Path | None = None, log=sys.stderr) -> None:
     finals = pd.read_parquet(aggregate_dir / "per_run_final.parquet")
     print(f"transfer: {len(finals)} incumbents x {len(DATASETS)} datasets", file=log)
     write_table(transfer_table(finals, data_dir), out_dir, "transfer")
