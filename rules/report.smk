@@ -1,0 +1,4 @@
+rule paper_figures:
+    """Regenerate exactly the paper figure set."""
+    input:
+        paper_figure_files(),
