@@ -6,12 +6,11 @@ Only prepared parquet tables are read here (see ``nashpo.data``).
 from __future__ import annotations
 
 import sys
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeAlias
 
 import numpy as np
-import pandas as pd
-from ConfigSpace import Configuration, ConfigurationSpace
 
 from nashpo.data.prepare import default_data_dir, prepare
 from nashpo.data.sources import check_dataset
@@ -19,10 +18,14 @@ from nashpo.data.tables import FULL_EPOCHS, BenchTable, table_path
 from nashpo.errors import InputError
 from nashpo.space import N_ARCHS, IndexMap, arch_str, build_configspace, config_to_code, parse_arch_str
 
+if TYPE_CHECKING:  # pandas and ConfigSpace are imported only where needed (fast cold start)
+    import pandas as pd
+    from ConfigSpace import Configuration, ConfigurationSpace
+
 PER_FIDELITY = ("valid_acc", "test_acc", "train_acc", "cost")
 STATIC = ("params_mb", "latency_s")
 
-Arch = str | Configuration | dict
+Arch: TypeAlias = "str | Configuration | Mapping[str, Any]"
 
 
 class NB201Benchmark:
@@ -60,7 +63,7 @@ class NB201Benchmark:
     def code_of(self, arch: Arch) -> int:
         if isinstance(arch, str):
             return parse_arch_str(arch)
-        if isinstance(arch, (Configuration, dict)):
+        if isinstance(arch, Mapping):  # Configuration is a Mapping too
             return config_to_code(arch)
         raise InputError("arch", arch, "must be an arch string, a Configuration or a dict")
 
@@ -113,12 +116,20 @@ class NB201Benchmark:
         code = self.code_of(arch)
         return self._describe(code, epochs, rng, devices)
 
-    def query_index(self, index: int, epochs: int | None = None, rng: np.random.Generator | None = None, devices: bool = False) -> dict[str, Any]:
+    def query_index(
+        self, index: int, epochs: int | None = None, rng: np.random.Generator | None = None, devices: bool = False
+    ) -> dict[str, Any]:
         return self._describe(self.code_of_index(index), epochs, rng, devices)
 
     def _describe(self, code: int, epochs: int | None, rng: np.random.Generator | None, devices: bool) -> dict[str, Any]:
         e = self.check_fidelity(epochs)
-        out: dict[str, Any] = {"dataset": self.dataset, "arch": arch_str(code), "arch_code": code, "nb201_index": self.index_of(code), "epochs": e}
+        out: dict[str, Any] = {
+            "dataset": self.dataset,
+            "arch": arch_str(code),
+            "arch_code": code,
+            "nb201_index": self.index_of(code),
+            "epochs": e,
+        }
         out.update(self.query_code(code, e, rng))
         if devices:
             out["latency_ms"] = {d: float(self.table.columns[f"latency_ms:{d}"][code]) for d in self.devices}
@@ -142,6 +153,8 @@ class NB201Benchmark:
     # ------------------------------------------------------------ oracle
     def oracle(self) -> pd.DataFrame:
         """Best validation and test accuracy per fidelity, computed from the data."""
+        import pandas as pd
+
         rows = []
         cols = self.table.columns
         for e in self.fidelities:

@@ -16,13 +16,17 @@ Other encodings, converted exactly:
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
+import sys
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from ConfigSpace import CategoricalHyperparameter, Configuration, ConfigurationSpace
 
 from nashpo.errors import InputError
+
+if TYPE_CHECKING:  # ConfigSpace (scipy.stats) costs ~0.5 s to import: only where a space is built
+    from ConfigSpace import Configuration, ConfigurationSpace
 
 OPS: tuple[str, ...] = ("none", "skip_connect", "nor_conv_1x1", "nor_conv_3x3", "avg_pool_3x3")
 # Edges in arch-string order as (from_node, to_node), nodes 0..3.
@@ -125,6 +129,8 @@ def from_naslib_op_indices(op_indices: Sequence[int]) -> int:
 
 def build_configspace(seed: int | None = None) -> ConfigurationSpace:
     """One categorical hyperparameter per edge, choices in OPS order."""
+    from ConfigSpace import CategoricalHyperparameter, ConfigurationSpace
+
     cs = ConfigurationSpace(name="nb201", seed=seed)
     cs.add([CategoricalHyperparameter(name, list(OPS)) for name in EDGE_NAMES])
     return cs
@@ -145,11 +151,19 @@ def _vector_order(space: ConfigurationSpace) -> np.ndarray | None:
     return order
 
 
-def config_to_code(config: Configuration | dict) -> int:
-    if isinstance(config, Configuration):
-        order = _vector_order(config.config_space)
+def _is_configuration(obj: Any) -> bool:
+    """True for a ConfigSpace Configuration (without importing ConfigSpace if nobody has)."""
+    cs = sys.modules.get("ConfigSpace")
+    return cs is not None and isinstance(obj, cs.Configuration)
+
+
+def config_to_code(config: Configuration | Mapping[str, Any]) -> int:
+    if _is_configuration(config):
+        order = _vector_order(config.config_space)  # type: ignore[union-attr]
         if order is not None:
-            return int(np.dot(config.get_array()[order].astype(np.int64), _PLACES))
+            return int(np.dot(config.get_array()[order].astype(np.int64), _PLACES))  # type: ignore[union-attr]
+    if not isinstance(config, Mapping):
+        raise InputError("config", config, "must be a Configuration or a mapping of edge -> op")
     values = dict(config)
     ops = []
     for name in EDGE_NAMES:
@@ -170,6 +184,8 @@ def code_to_dict(code: int) -> dict[str, str]:
 
 
 def code_to_config(code: int, space: ConfigurationSpace) -> Configuration:
+    from ConfigSpace import Configuration
+
     return Configuration(space, values=code_to_dict(code))
 
 
