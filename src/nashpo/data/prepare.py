@@ -8,7 +8,17 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from nashpo.data.sources import DATASETS, Mirror, SourceData, check_dataset, find_mirror, find_naslib_file, read_naslib, read_shb
+from nashpo.data.sources import (
+    DATASETS,
+    Mirror,
+    SourceData,
+    check_dataset,
+    find_mirror,
+    find_naslib_file,
+    naslib_coverage,
+    read_naslib,
+    read_shb,
+)
 from nashpo.data.tables import BenchTable, build_table, table_path, write_atomic
 
 DATA_DIR_ENV = "NASHPO_DATA_DIR"
@@ -45,9 +55,10 @@ def prepare(
     data_dir = Path(data_dir or default_data_dir())
     for d in datasets:
         check_dataset(d)
+    # Build every table before writing any, so a bad source leaves no table behind.
+    tables = {d: build_table(d, gather_sources(d, mirror, naslib_dir)) for d in datasets}
     written = []
-    for d in datasets:
-        table = build_table(d, gather_sources(d, mirror, naslib_dir))
+    for d, table in tables.items():
         path = table_path(data_dir, d)
         write_atomic(table, path)
         print(f"prepared {path} ({table.num_rows} architectures, {table.num_columns} columns)", file=log)
@@ -55,15 +66,19 @@ def prepare(
     return written
 
 
-def check(data_dir: Path | None = None, mirror: str | Path | bool | None = None) -> dict[str, Any]:
-    """What is present: sources, fidelities and metrics per prepared dataset."""
+def check(data_dir: Path | None = None, mirror: str | Path | bool | None = None, naslib_dir: str | Path | None = None) -> dict[str, Any]:
+    """What is present: sources, fidelities and metrics per prepared dataset, and what NASLib
+    files (``naslib_dir`` or $NASHPO_NASLIB_DIR) cover; a partial NASLib file is reported, not used."""
     data_dir = Path(data_dir or default_data_dir())
     root = None if mirror is False else find_mirror(mirror if mirror not in (None, True) else None)  # type: ignore[arg-type]
     report: dict[str, Any] = {"data_dir": str(data_dir), "mirror": str(root) if root else None, "datasets": {}}
     for d in DATASETS:
         path = table_path(data_dir, d)
+        naslib = naslib_coverage(d, naslib_dir)
         if not path.is_file():
             report["datasets"][d] = {"prepared": False}
+            if naslib is not None:
+                report["datasets"][d]["naslib"] = naslib
             continue
         t = BenchTable.load(path)
         metrics: dict[int, list[str]] = {f: sorted(c.split("@")[0] for c in t.columns if c.endswith(f"@{f}")) for f in t.fidelities}
@@ -77,4 +92,6 @@ def check(data_dir: Path | None = None, mirror: str | Path | bool | None = None)
             "nb201_index": "nb201_index" in t.columns,
             "sources": sorted({p["source"] for p in t.meta["provenance"].values()}),
         }
+        if naslib is not None:
+            report["datasets"][d]["naslib"] = naslib
     return report

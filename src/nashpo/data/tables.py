@@ -61,6 +61,12 @@ def merge_sources(dataset: str, sources: list[SourceData]) -> tuple[dict[str, np
             if name not in cols:
                 cols[name] = values
                 prov[name] = src.provenance[name]
+    for name, values in cols.items():
+        if fidelity_of(name) is not None and np.isnan(values).any():
+            missing = int(np.isnan(values).sum())
+            raise DataError(
+                prov[name].path, f"column {name} lacks {missing} of {N_ARCHS} architectures", "use a source that covers them all"
+            )
     full_time = cols.pop("train_time_200", None)
     full_prov = prov.pop("train_time_200", None)
     fidelities = sorted({f for c in cols if (f := fidelity_of(c)) is not None and c.startswith("valid_acc@")})
