@@ -8,7 +8,13 @@ rule aggregate:
     input:
         runs=run_dirs(),
         code=SRC / "analysis" / "aggregate.py",
+    params:
+        nashpo=NASHPO,
+        data_dir=DATA_DIR,
+        out=lambda w, output: os.path.dirname(output[0]),
+    conda:
+        "../envs/environment.yml"
     log:
         f"{RESULTS}/logs/aggregate.log",
     shell:
-        "{NASHPO} --data-dir {DATA_DIR} analysis aggregate --runs {input.runs} --out {AGGREGATE} > {log} 2>&1"
+        "{params.nashpo} --data-dir {params.data_dir} analysis aggregate --runs {input.runs} --out {params.out} > {log} 2>&1"

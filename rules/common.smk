@@ -1,4 +1,5 @@
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -11,7 +12,7 @@ if not config:
 validate(config, "../schemas/config.schema.yaml")
 
 NASHPO = f"PYTHONHASHSEED=0 {sys.executable} -m nashpo"
-SRC = Path(workflow.basedir) / "src" / "nashpo"
+SRC = Path(os.path.relpath(Path(workflow.basedir) / "src" / "nashpo"))  # relative: a moved checkout keeps its state
 RESULTS = config["results_dir"]
 DATA_DIR = config.get("data_dir") or f"{RESULTS}/data"
 SEEDS = list(range(config["seeds"]["start"], config["seeds"]["start"] + config["seeds"]["count"]))
@@ -31,9 +32,10 @@ wildcard_constraints:
 
 
 def adapter_file(optimizer):
+    """The optimizer's adapter source in this checkout: editing it reruns only its searches."""
     from nashpo.optimizers import adapter_source
 
-    return str(adapter_source(optimizer))
+    return str(SRC / "optimizers" / adapter_source(optimizer).name)
 
 
 def hyperparameters(optimizer):

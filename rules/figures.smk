@@ -10,12 +10,21 @@ rule figures:
         [f"{FIGURES}/{stem}.{ext}" for stem in PAPER_FIGURES for ext in ("pdf", "rst")],
     input:
         AGGREGATE_FILES,
-        rules.stats.output,
-        rules.transfer.output,
-        rules.importance.output,
+        stats=rules.stats.output,
+        transfer=rules.transfer.output,
+        importance=rules.importance.output,
         code=SRC / "analysis" / "figures.py",
+    params:
+        nashpo=NASHPO,
+        aggregate=lambda w, input: os.path.dirname(input[0]),
+        stats=lambda w, input: os.path.dirname(input.stats[0]),
+        transfer=lambda w, input: os.path.dirname(input.transfer[0]),
+        importance=lambda w, input: os.path.dirname(input.importance[0]),
+        out=lambda w, output: os.path.dirname(output[0]),
+    conda:
+        "../envs/environment.yml"
     log:
         f"{RESULTS}/logs/figures.log",
     shell:
-        "{NASHPO} analysis figures --aggregate {AGGREGATE} --stats {STATS} --transfer {TRANSFER}"
-        " --importance {IMPORTANCE} --out {FIGURES} > {log} 2>&1"
+        "{params.nashpo} analysis figures --aggregate {params.aggregate} --stats {params.stats} --transfer {params.transfer}"
+        " --importance {params.importance} --out {params.out} > {log} 2>&1"

@@ -7,10 +7,14 @@ rule search:
         adapter=lambda w: adapter_file(w.optimizer),
         shared=[SRC / "runner.py", SRC / "benchmark.py", SRC / "optimizers" / "base.py", SRC / "triallog.py"],
     params:
+        nashpo=NASHPO,
+        data_dir=lambda w, input: os.path.dirname(input.table),
         hp=lambda w: hyperparameters(w.optimizer),
         budget=lambda w: budget_args(w.dataset),
         protocol=config["protocol"],
         noise=config.get("noise", "mean"),
+    conda:
+        "../envs/environment.yml"
     log:
         f"{RESULTS}/logs/search/{{dataset}}/{{optimizer}}/{{seed}}.log",
     benchmark:
@@ -21,5 +25,5 @@ rule search:
     group:
         "search"
     shell:
-        "{NASHPO} --data-dir {DATA_DIR} run --optimizer {wildcards.optimizer} --dataset {wildcards.dataset} --seed {wildcards.seed}"
+        "{params.nashpo} --data-dir {params.data_dir} run --optimizer {wildcards.optimizer} --dataset {wildcards.dataset} --seed {wildcards.seed}"
         " {params.budget} --protocol {params.protocol} --noise {params.noise} --hp '{params.hp}' --out {output} --force > {log} 2>&1"

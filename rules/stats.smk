@@ -10,10 +10,16 @@ rule stats:
     input:
         AGGREGATE_FILES,
         code=SRC / "analysis" / "stats.py",
+    params:
+        nashpo=NASHPO,
+        aggregate=lambda w, input: os.path.dirname(input[0]),
+        out=lambda w, output: os.path.dirname(output[0]),
+    conda:
+        "../envs/environment.yml"
     log:
         f"{RESULTS}/logs/stats.log",
     shell:
-        "{NASHPO} analysis stats --aggregate {AGGREGATE} --out {STATS} > {log} 2>&1"
+        "{params.nashpo} analysis stats --aggregate {params.aggregate} --out {params.out} > {log} 2>&1"
 
 
 rule transfer:
@@ -23,10 +29,17 @@ rule transfer:
     input:
         AGGREGATE_FILES,
         code=SRC / "analysis" / "transfer.py",
+    params:
+        nashpo=NASHPO,
+        data_dir=DATA_DIR,
+        aggregate=lambda w, input: os.path.dirname(input[0]),
+        out=lambda w, output: os.path.dirname(output[0]),
+    conda:
+        "../envs/environment.yml"
     log:
         f"{RESULTS}/logs/transfer.log",
     shell:
-        "{NASHPO} --data-dir {DATA_DIR} analysis transfer --aggregate {AGGREGATE} --out {TRANSFER} > {log} 2>&1"
+        "{params.nashpo} --data-dir {params.data_dir} analysis transfer --aggregate {params.aggregate} --out {params.out} > {log} 2>&1"
 
 
 rule importance:
@@ -37,7 +50,12 @@ rule importance:
     input:
         runs=deepcave_dirs(SEEDS[: config.get("importance_seeds", 3)]),
         code=SRC / "analysis" / "importance.py",
+    params:
+        nashpo=NASHPO,
+        out=lambda w, output: os.path.dirname(output[0]),
+    conda:
+        "../envs/environment.yml"
     log:
         f"{RESULTS}/logs/importance.log",
     shell:
-        "{NASHPO} analysis importance --deepcave {input.runs} --out {IMPORTANCE} > {log} 2>&1"
+        "{params.nashpo} analysis importance --deepcave {input.runs} --out {params.out} > {log} 2>&1"
