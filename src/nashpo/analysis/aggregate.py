@@ -1,152 +1,307 @@
 """Incumbent trajectories on common grids, regret against the oracle, bootstrap bands over seeds.
 
-Regret (percentage points) = oracle accuracy - incumbent's accuracy, with the oracle computed from
-the benchmark table: best 200-epoch validation (valid regret) and best 200-epoch test accuracy
-(test regret). Trajectories are step functions: the value at time t is the incumbent after the
-last trial that finished at or before t (NaN before the first trial).
+Regret, in percentage points, is the oracle's accuracy minus the incumbent's accuracy. The oracle is
+computed from the benchmark table (``NB201Benchmark.oracle()`` at 200 epochs): the best 200-epoch
+validation accuracy of all 15,625 architectures (validation regret) and the best 200-epoch test
+accuracy (test regret). The incumbent's values are the trial log's ``inc_valid_acc_200`` and
+``inc_test_acc_200``.
+
+Trajectories are step functions: the value at grid point t is the incumbent after the last trial that
+finished at or before t (simulated seconds, ``sim_time``) or after the t-th evaluation; NaN before the
+run's first trial. Grids are shared by all runs of a dataset:
+
+- time: ``N_GRID`` log-spaced points from the earliest first-trial finish to the time every run of the
+  dataset reached (the smallest final ``sim_time``), so no run is extrapolated past its end;
+- evaluations: up to ``N_GRID`` log-spaced integers from 1 to the smallest number of trials.
+
+Bands: for each protocol x dataset x optimizer the seeds are resampled with replacement (``N_BOOT``
+percentile bootstrap, whole trajectories as units, ``numpy.random.default_rng`` seeded from
+``BOOT_SEED`` and the group name) and the 2.5/97.5 percentiles of the resampled mean and median form
+the 95% bands. A grid point where a seed has no trial yet has no statistics (NaN), so a curve starts
+once every seed has an incumbent.
 """
 
 from __future__ import annotations
 
+import json
 import sys
+import zlib
 from pathlib import Path
+from typing import TextIO
 
 import numpy as np
 import pandas as pd
 
-from nashpo.analysis.io import write_table
+from nashpo.analysis.io import write_tables
 from nashpo.benchmark import NB201Benchmark
+from nashpo.data.tables import FULL_EPOCHS
+from nashpo.errors import InputError
+from nashpo.space import arch_str
 from nashpo.triallog import read_record, read_trials
 
+RUN_KEY = ["protocol", "dataset", "optimizer", "seed"]
 GROUP = ["protocol", "dataset", "optimizer"]
-N_TIME_POINTS = 60
+METRICS = ("test_regret", "valid_regret")
+AXES = ("sim_time", "evals")
+N_GRID = 100
 N_BOOT = 1000
 BOOT_SEED = 0
+CI_LEVEL = 0.95
+REGRET_DECIMALS = 6
+# Settings that must agree between the seeds of one protocol x dataset x optimizer.
+SETTINGS = ("hyperparameters", "noise", "budget", "fidelities")
 
 
-def oracle_table(datasets: list[str], data_dir: Path | None) -> pd.DataFrame:
-    rows = []
-    for d in datasets:
-        o = NB201Benchmark(d, data_dir).oracle().set_index("epochs").loc[200]
-        rows.append({"dataset": d, "oracle_valid_acc": o["best_valid_acc"], "oracle_test_acc": o["best_test_acc"]})
-    return pd.DataFrame(rows)
+# ------------------------------------------------------------------ loading
+
+
+def setting(value: object) -> str:
+    """A run setting as one comparable string (JSON for dicts and lists)."""
+    return value if isinstance(value, str) else json.dumps(value, sort_keys=True)
+
+
+def load_run(run: Path) -> tuple[dict, pd.DataFrame]:
+    """(final row, trajectory) of one run folder; identity from run.json, never from the path."""
+    rec = read_record(run)
+    trials = read_trials(run).sort_values("trial", kind="stable").reset_index(drop=True)
+    ident = {k: rec[k] for k in RUN_KEY}
+    traj = pd.DataFrame(
+        {
+            **{k: [v] * len(trials) for k, v in ident.items()},
+            "trial": trials["trial"].to_numpy(),
+            "evals": np.arange(1, len(trials) + 1),
+            "sim_time": trials["sim_time"].to_numpy(float),
+            "inc_arch_code": trials["inc_arch_code"].to_numpy(),
+            "inc_valid_acc_200": trials["inc_valid_acc_200"].to_numpy(float),
+            "inc_test_acc_200": trials["inc_test_acc_200"].to_numpy(float),
+        }
+    )
+    if trials.empty:
+        raise InputError("runs", str(run), "the trial log has no trials")
+    last = trials.iloc[-1]
+    final = {
+        **ident,
+        "n_trials": len(trials),
+        "sim_time": float(last["sim_time"]),
+        "inc_trial": int(last["inc_trial"]),
+        "inc_arch_code": int(last["inc_arch_code"]),
+        "inc_arch_str": arch_str(int(last["inc_arch_code"])),
+        "valid_acc_200": float(last["inc_valid_acc_200"]),
+        "test_acc_200": float(last["inc_test_acc_200"]),
+        **{s: setting(rec.get(s)) for s in SETTINGS},
+        "run_dir": str(run),
+    }
+    return final, traj
 
 
 def load_runs(run_dirs: list[Path]) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """(final per run, raw trajectories) with run identity columns."""
-    finals, trajs = [], []
-    for run in run_dirs:
-        rec = read_record(run)
-        t = read_trials(run)[["trial", "sim_time", "inc_valid_acc_200", "inc_test_acc_200", "inc_arch_code"]].copy()
-        ident = {"protocol": rec["protocol"], "dataset": rec["dataset"], "optimizer": rec["optimizer"], "seed": rec["seed"]}
-        for k, v in ident.items():
-            t[k] = v
-        t["evals"] = t["trial"] + 1
-        trajs.append(t)
-        inc = rec["incumbent"]
-        finals.append(
-            {
-                **ident,
-                "n_trials": rec["n_trials"],
-                "sim_time": rec["sim_time"],
-                "inc_arch_code": inc["arch_code"],
-                "inc_arch_str": inc["arch_str"],
-                "valid_acc_200": inc["valid_acc_200"],
-                "test_acc_200": inc["test_acc_200"],
-                "run_dir": str(run),
-            }
-        )
-    return pd.DataFrame(finals), pd.concat(trajs, ignore_index=True)
+    """(one row per run, all trajectories); refuses duplicate runs and mixed settings within a group."""
+    loaded = [load_run(Path(r)) for r in run_dirs]
+    finals = pd.DataFrame([f for f, _ in loaded])
+    dup = finals[finals.duplicated(RUN_KEY, keep=False)]
+    if not dup.empty:
+        raise InputError("runs", sorted(dup["run_dir"]), "are the same run (protocol, dataset, optimizer, seed) given twice")
+    for key, g in finals.groupby(GROUP):
+        for s in SETTINGS:
+            if g[s].nunique() > 1:
+                raise InputError("runs", sorted(g["run_dir"]), f"mix different {s} for {'/'.join(map(str, key))}: {sorted(g[s].unique())}")
+    traj = pd.concat([t for _, t in loaded], ignore_index=True)
+    return finals.sort_values(RUN_KEY, ignore_index=True), traj
 
 
-def add_regret(frame: pd.DataFrame, oracle: pd.DataFrame, valid_col: str, test_col: str) -> pd.DataFrame:
-    out = frame.merge(oracle, on="dataset", how="left")
-    out["valid_regret"] = out["oracle_valid_acc"] - out[valid_col]
-    out["test_regret"] = out["oracle_test_acc"] - out[test_col]
-    return out.drop(columns=["oracle_valid_acc", "oracle_test_acc"])
-
-
-def step_values(x: np.ndarray, y: np.ndarray, grid: np.ndarray) -> np.ndarray:
-    """Value of the step function (x ascending, y after each step) at each grid point."""
-    idx = np.searchsorted(x, grid, side="right") - 1
-    out = np.where(idx >= 0, y[np.clip(idx, 0, None)], np.nan)
-    return out.astype(float)
-
-
-def time_grid(traj: pd.DataFrame, n: int = N_TIME_POINTS) -> np.ndarray:
-    lo = max(float(traj["sim_time"].min()), 1.0)
-    hi = float(traj.groupby(["optimizer", "seed"])["sim_time"].max().min())  # shared by all runs
-    return np.geomspace(lo, max(hi, lo * 1.0001), n)
-
-
-def on_grid(traj: pd.DataFrame, axis: str, grids: dict[str, np.ndarray]) -> pd.DataFrame:
+def oracle_table(datasets: list[str], data_dir: Path | None = None) -> pd.DataFrame:
+    """Best 200-epoch validation and test accuracy per dataset, from the benchmark table."""
     rows = []
-    for key, run in traj.groupby([*GROUP, "seed"], sort=True):
-        grid = grids[key[1]]
-        run = run.sort_values(axis)
-        x = run[axis].to_numpy(float)
-        for metric in ("valid_regret", "test_regret"):
-            vals = step_values(x, run[metric].to_numpy(float), grid)
-            rows.append(pd.DataFrame({**dict(zip([*GROUP, "seed"], key, strict=True)), axis: grid, "metric": metric, "regret": vals}))
-    return pd.concat(rows, ignore_index=True)
-
-
-def bootstrap_band(values: np.ndarray, rng: np.random.Generator, n_boot: int = N_BOOT) -> tuple[float, float, float, float, float, float]:
-    """mean, lower, upper (95% percentile bootstrap of the mean), median, lower, upper."""
-    v = values[~np.isnan(values)]
-    if len(v) == 0:
-        return (np.nan,) * 6
-    if len(v) == 1 or np.all(v == v[0]):
-        return (float(v.mean()), float(v.mean()), float(v.mean()), float(np.median(v)), float(np.median(v)), float(np.median(v)))
-    samples = v[rng.integers(0, len(v), size=(n_boot, len(v)))]
-    means, medians = samples.mean(axis=1), np.median(samples, axis=1)
-    return (
-        float(v.mean()),
-        *np.percentile(means, [2.5, 97.5]).tolist(),
-        float(np.median(v)),
-        *np.percentile(medians, [2.5, 97.5]).tolist(),
-    )
-
-
-def summarise(grid_frame: pd.DataFrame, axis: str) -> pd.DataFrame:
-    rng = np.random.default_rng(BOOT_SEED)
-    rows = []
-    for key, g in grid_frame.groupby([*GROUP, "metric", axis], sort=True):
-        stats = bootstrap_band(g["regret"].to_numpy(float), rng)
+    for d in datasets:
+        o = NB201Benchmark(d, data_dir).oracle().set_index("epochs").loc[FULL_EPOCHS]
         rows.append(
-            dict(zip([*GROUP, "metric", axis], key, strict=True))
-            | dict(zip(["mean", "mean_lo", "mean_hi", "median", "median_lo", "median_hi"], stats, strict=True))
-            | {"n_seeds": int(g["regret"].notna().sum())}
+            {
+                "dataset": d,
+                "epochs": FULL_EPOCHS,
+                "oracle_valid_acc": float(o["best_valid_acc"]),
+                "oracle_valid_arch": o["best_valid_arch"],
+                "oracle_test_acc": float(o["best_test_acc"]),
+                "test_acc_of_best_valid": float(o["test_acc_of_best_valid"]),
+            }
         )
     return pd.DataFrame(rows)
 
 
-def aggregate(run_dirs: list[Path], out_dir: Path, data_dir: Path | None = None, log=sys.stderr) -> None:
-    finals, traj = load_runs(run_dirs)
-    print(f"aggregate: {len(finals)} runs, {len(traj)} trials", file=log)
-    oracle = oracle_table(sorted(finals["dataset"].unique()), data_dir)
-    finals = add_regret(finals, oracle, "valid_acc_200", "test_acc_200")
-    traj = add_regret(traj, oracle, "inc_valid_acc_200", "inc_test_acc_200")
-    grids = {d: time_grid(t) for d, t in traj.groupby("dataset")}
-    per_time = on_grid(traj, "sim_time", grids)
-    max_evals = int(traj.groupby(["dataset", "optimizer", "seed"])["evals"].max().min())
-    eval_grids = {d: np.unique(np.geomspace(1, max_evals, N_TIME_POINTS).round()) for d in grids}
-    per_evals = on_grid(traj, "evals", eval_grids)
-    summary = (
-        finals.groupby(GROUP)
+def add_regret(frame: pd.DataFrame, oracle: pd.DataFrame, valid_col: str, test_col: str) -> pd.DataFrame:
+    """valid_regret / test_regret in percentage points: oracle accuracy - incumbent accuracy.
+
+    Rounded to REGRET_DECIMALS so that float32 storage noise of equal accuracies gives equal regrets.
+    """
+    o = oracle.set_index("dataset")
+    out = frame.copy()
+    out["valid_regret"] = (out["dataset"].map(o["oracle_valid_acc"]) - out[valid_col]).round(REGRET_DECIMALS)
+    out["test_regret"] = (out["dataset"].map(o["oracle_test_acc"]) - out[test_col]).round(REGRET_DECIMALS)
+    return out
+
+
+# ------------------------------------------------------------------ grids
+
+
+def step_values(x: np.ndarray, y: np.ndarray, grid: np.ndarray) -> np.ndarray:
+    """Step function through (x[i], y[i]) (x ascending) at each grid point; NaN before x[0]."""
+    idx = np.searchsorted(np.asarray(x, float), np.asarray(grid, float), side="right") - 1
+    y = np.asarray(y, float)
+    return np.where(idx >= 0, y[np.clip(idx, 0, None)], np.nan) if len(y) else np.full(len(grid), np.nan)
+
+
+def time_grid(first_times: np.ndarray, end_times: np.ndarray, n: int = N_GRID) -> np.ndarray:
+    """Log-spaced seconds from the earliest first-trial finish to the end every run reached."""
+    positive = first_times[first_times > 0]
+    lo = float(positive.min()) if len(positive) else 1.0
+    hi = max(float(end_times.min()), lo)
+    return np.unique(np.geomspace(lo, hi, n))
+
+
+def evals_grid(n_trials: np.ndarray, n: int = N_GRID) -> np.ndarray:
+    """Log-spaced integers from 1 to the smallest number of trials."""
+    return np.unique(np.round(np.geomspace(1, max(int(n_trials.min()), 1), n)).astype(int))
+
+
+def dataset_grids(traj: pd.DataFrame, n: int = N_GRID) -> dict[str, dict[str, np.ndarray]]:
+    """{axis: {dataset: grid}} shared by all runs (protocols, optimizers, seeds) of a dataset."""
+    per_run = traj.groupby(RUN_KEY).agg(first=("sim_time", "min"), end=("sim_time", "max"), n=("evals", "max")).reset_index()
+    grids: dict[str, dict[str, np.ndarray]] = {"sim_time": {}, "evals": {}}
+    for d, g in per_run.groupby("dataset"):
+        grids["sim_time"][d] = time_grid(g["first"].to_numpy(float), g["end"].to_numpy(float), n)
+        grids["evals"][d] = evals_grid(g["n"].to_numpy(), n)
+    return grids
+
+
+def on_grids(traj: pd.DataFrame, grids: dict[str, dict[str, np.ndarray]]) -> pd.DataFrame:
+    """Per-run regret on both grids: RUN_KEY, axis, x, valid_regret, test_regret."""
+    parts = []
+    for key, run in traj.groupby(RUN_KEY, sort=True):
+        run = run.sort_values("evals")
+        for axis in AXES:
+            grid = grids[axis][key[1]]
+            x = run[axis].to_numpy(float)
+            cols = {m: step_values(x, run[m].to_numpy(float), grid) for m in ("valid_regret", "test_regret")}
+            parts.append(pd.DataFrame({**dict(zip(RUN_KEY, key, strict=True)), "axis": axis, "x": grid.astype(float), **cols}))
+    return pd.concat(parts, ignore_index=True)
+
+
+# ------------------------------------------------------------------ bootstrap
+
+
+def group_rng(key: tuple) -> np.random.Generator:
+    """Generator seeded from BOOT_SEED and the group's name: a group's bands do not depend on other groups."""
+    return np.random.default_rng([BOOT_SEED, zlib.crc32("|".join(map(str, key)).encode())])
+
+
+def resample_indices(n_seeds: int, rng: np.random.Generator, n_boot: int = N_BOOT) -> np.ndarray:
+    return rng.integers(0, n_seeds, size=(n_boot, n_seeds))
+
+
+def bootstrap_bands(values: np.ndarray, idx: np.ndarray, level: float = CI_LEVEL) -> dict[str, np.ndarray]:
+    """Mean and median over seeds (rows) with percentile-bootstrap bands, per column (grid point).
+
+    ``idx`` (n_boot x n_seeds) picks the resampled seeds. Columns where a seed is NaN get NaN.
+    """
+    values = np.atleast_2d(np.asarray(values, float))
+    n_def = (~np.isnan(values)).sum(axis=0)
+    complete = n_def == values.shape[0]
+    filled = np.where(complete, values, 0.0)  # incomplete columns are masked below
+    samples = filled[idx]  # n_boot x n_seeds x points
+    q = [50 * (1 - level), 50 * (1 + level)]
+    boot_mean, boot_median = samples.mean(axis=1), np.median(samples, axis=1)
+    out = {
+        "n_seeds": n_def,
+        "mean": filled.mean(axis=0),
+        "mean_lo": np.percentile(boot_mean, q[0], axis=0),
+        "mean_hi": np.percentile(boot_mean, q[1], axis=0),
+        "median": np.median(filled, axis=0),
+        "median_lo": np.percentile(boot_median, q[0], axis=0),
+        "median_hi": np.percentile(boot_median, q[1], axis=0),
+    }
+    for k in out:
+        if k != "n_seeds":
+            out[k] = np.where(complete, out[k], np.nan)
+    return out
+
+
+def curves(per_run: pd.DataFrame, axis: str) -> pd.DataFrame:
+    """Tidy bands per protocol x dataset x optimizer x metric x grid point on one axis."""
+    rows = []
+    sub = per_run[per_run["axis"] == axis]
+    for key, g in sub.groupby(GROUP, sort=True):
+        wide = {m: g.pivot(index="seed", columns="x", values=m) for m in METRICS}
+        idx = resample_indices(len(wide[METRICS[0]]), group_rng(key))
+        for m in METRICS:
+            bands = bootstrap_bands(wide[m].to_numpy(), idx)
+            frame = pd.DataFrame({axis: wide[m].columns.to_numpy(float), "n_runs": len(wide[m]), **bands})
+            rows.append(frame.assign(**dict(zip(GROUP, key, strict=True)), metric=m))
+    out = pd.concat(rows, ignore_index=True)
+    if axis == "evals":
+        out[axis] = out[axis].astype(int)
+    return out[[*GROUP, "metric", axis, "n_runs", "n_seeds", "mean", "mean_lo", "mean_hi", "median", "median_lo", "median_hi"]]
+
+
+def summarise_finals(finals: pd.DataFrame, oracle: pd.DataFrame) -> pd.DataFrame:
+    """Final regret per protocol x dataset x optimizer: mean/median with bootstrap bands, std."""
+    rows = []
+    for key, g in finals.groupby(GROUP, sort=True):
+        idx = resample_indices(len(g), group_rng(key))
+        row = dict(zip(GROUP, key, strict=True)) | {"n_seeds": int(g["seed"].nunique())}
+        for m in METRICS:
+            bands = bootstrap_bands(g[[m]].to_numpy(), idx)
+            row |= {f"{m}_{k}": float(v[0]) for k, v in bands.items() if k != "n_seeds"}
+            row[f"{m}_std"] = float(g[m].std(ddof=1)) if len(g) > 1 else 0.0
+        row |= {
+            "test_acc_mean": float(g["test_acc_200"].mean()),
+            "valid_acc_mean": float(g["valid_acc_200"].mean()),
+            "n_trials_mean": float(g["n_trials"].mean()),
+            "sim_time_mean": float(g["sim_time"].mean()),
+        }
+        rows.append(row)
+    out = pd.DataFrame(rows)
+    return out.merge(oracle[["dataset", "oracle_valid_acc", "oracle_test_acc"]], on="dataset", how="left")
+
+
+def summarise_overall(summary: pd.DataFrame) -> pd.DataFrame:
+    """Per protocol x optimizer across datasets: mean of the per-dataset mean final regrets, and the
+    average rank (1 = lowest mean final test regret on a dataset, ties share the average rank)."""
+    s = summary.copy()
+    s["rank"] = s.groupby(["protocol", "dataset"])["test_regret_mean"].rank(method="average")
+    return (
+        s.groupby(["protocol", "optimizer"], sort=True)
         .agg(
-            n_seeds=("seed", "nunique"),
-            test_regret_mean=("test_regret", "mean"),
-            test_regret_std=("test_regret", "std"),
-            valid_regret_mean=("valid_regret", "mean"),
-            valid_regret_std=("valid_regret", "std"),
-            test_acc_mean=("test_acc_200", "mean"),
+            n_datasets=("dataset", "nunique"),
+            n_runs=("n_seeds", "sum"),
+            test_regret_mean=("test_regret_mean", "mean"),
+            valid_regret_mean=("valid_regret_mean", "mean"),
+            test_regret_rank_mean=("rank", "mean"),
         )
         .reset_index()
     )
-    write_table(finals, out_dir, "per_run_final")
-    write_table(per_time, out_dir, "per_run_trajectories", csv=False)
-    write_table(summarise(per_time, "sim_time"), out_dir, "curves_time")
-    write_table(summarise(per_evals, "evals"), out_dir, "curves_evals")
-    write_table(summary, out_dir, "summary")
-    write_table(oracle, out_dir, "oracle")
+
+
+def aggregate_tables(run_dirs: list[Path], data_dir: Path | None = None, log: TextIO = sys.stderr) -> dict[str, pd.DataFrame]:
+    finals, traj = load_runs(run_dirs)
+    n_groups = finals.groupby(GROUP).ngroups
+    print(f"aggregate: {len(finals)} runs ({n_groups} protocol x dataset x optimizer groups), {len(traj)} trials", file=log)
+    oracle = oracle_table(sorted(finals["dataset"].unique()), data_dir)
+    finals = add_regret(finals, oracle, "valid_acc_200", "test_acc_200")
+    traj = add_regret(traj, oracle, "inc_valid_acc_200", "inc_test_acc_200")
+    per_run = on_grids(traj, dataset_grids(traj))
+    print("aggregate: bootstrap bands on the time and evaluation grids", file=log)
+    summary = summarise_finals(finals, oracle)
+    return {
+        "per_run_final": finals,
+        "per_run_trajectories": per_run,
+        "curves_time": curves(per_run, "sim_time"),
+        "curves_evals": curves(per_run, "evals"),
+        "summary": summary,
+        "summary_overall": summarise_overall(summary),
+        "oracle": oracle,
+    }
+
+
+def aggregate(run_dirs: list[Path], out_dir: Path, data_dir: Path | None = None, log: TextIO = sys.stderr) -> list[Path]:
+    written = write_tables(Path(out_dir), aggregate_tables(run_dirs, data_dir, log))
+    print(f"aggregate: wrote {len(written)} files to {out_dir}", file=log)
+    return written
