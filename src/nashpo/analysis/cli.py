@@ -1,4 +1,7 @@
-"""`nashpo analysis aggregate|stats|transfer|importance|figures`."""
+"""`nashpo analysis aggregate|stats|transfer|importance|figures` (see docs/analysis.md).
+
+Each subcommand overwrites its outputs atomically and prints progress to stderr.
+"""
 
 from __future__ import annotations
 
@@ -6,48 +9,58 @@ import argparse
 from pathlib import Path
 
 
-def cmd(args: argparse.Namespace) -> None:
+def cmd_aggregate(args: argparse.Namespace) -> None:
+    from nashpo.analysis.aggregate import aggregate
     from nashpo.analysis.io import expand_runs
 
-    if args.analysis_cmd == "aggregate":
-        from nashpo.analysis.aggregate import aggregate
+    aggregate(expand_runs(args.runs), Path(args.out), args.data_dir)
 
-        aggregate(expand_runs(args.runs), Path(args.out), args.data_dir)
-    elif args.analysis_cmd == "stats":
-        from nashpo.analysis.stats import run_stats
 
-        run_stats(Path(args.aggregate), Path(args.out))
-    elif args.analysis_cmd == "transfer":
-        from nashpo.analysis.transfer import transfer
+def cmd_stats(args: argparse.Namespace) -> None:
+    from nashpo.analysis.stats import run_stats
 
-        transfer(Path(args.aggregate), Path(args.out), args.data_dir)
-    elif args.analysis_cmd == "importance":
-        from nashpo.analysis.importance import importance
+    run_stats(Path(args.aggregate), Path(args.out))
 
-        importance([Path(p) for p in args.deepcave], Path(args.out))
-    else:
-        from nashpo.analysis.figures import make_figures
 
-        make_figures(Path(args.aggregate), Path(args.stats), Path(args.transfer), Path(args.importance), Path(args.out))
+def cmd_transfer(args: argparse.Namespace) -> None:
+    from nashpo.analysis.transfer import transfer
+
+    transfer(Path(args.aggregate), Path(args.out), args.data_dir)
+
+
+def cmd_importance(args: argparse.Namespace) -> None:
+    from nashpo.analysis.importance import importance
+
+    importance([Path(p) for p in args.deepcave], Path(args.out))
+
+
+def cmd_figures(args: argparse.Namespace) -> None:
+    from nashpo.analysis.figures import make_figures
+
+    make_figures(Path(args.aggregate), Path(args.stats), Path(args.transfer), Path(args.importance), Path(args.out))
 
 
 def add_commands(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("analysis", help="aggregate runs, statistics, transfer, importance, figures")
     asub = p.add_subparsers(dest="analysis_cmd", required=True)
-    a = asub.add_parser("aggregate", help="trajectories on common grids, regret, bootstrap bands")
-    a.add_argument("--runs", nargs="+", required=True, help="run folders, or @FILE with one per line")
-    a.add_argument("--out", required=True)
-    s = asub.add_parser("stats", help="Wilcoxon/Holm per dataset, Friedman/Nemenyi across tasks")
-    s.add_argument("--aggregate", required=True)
+    a = asub.add_parser("aggregate", help="incumbent trajectories on common grids, regret, bootstrap bands")
+    a.add_argument("--runs", nargs="+", required=True, help="run folders, or @FILE with one run folder per line")
+    a.add_argument("--out", required=True, help="output folder (e.g. results/aggregate)")
+    a.set_defaults(func=cmd_aggregate)
+    s = asub.add_parser("stats", help="Wilcoxon/Holm per task, Friedman/Nemenyi across tasks, rank over time")
+    s.add_argument("--aggregate", required=True, help="folder written by `nashpo analysis aggregate`")
     s.add_argument("--out", required=True)
-    t = asub.add_parser("transfer", help="incumbents evaluated on every dataset; rank correlations")
-    t.add_argument("--aggregate", required=True)
+    s.set_defaults(func=cmd_stats)
+    t = asub.add_parser("transfer", help="final incumbents evaluated on every dataset; rank correlation of all architectures")
+    t.add_argument("--aggregate", required=True, help="folder written by `nashpo analysis aggregate`")
     t.add_argument("--out", required=True)
-    i = asub.add_parser("importance", help="DeepCAVE fANOVA/LPI edge importance from exported runs")
-    i.add_argument("--deepcave", nargs="+", required=True)
+    t.set_defaults(func=cmd_transfer)
+    i = asub.add_parser("importance", help="DeepCAVE fANOVA/LPI edge importance and parallel-coordinates data")
+    i.add_argument("--deepcave", nargs="+", required=True, help="DeepCAVE run folders written by `nashpo to-deepcave`")
     i.add_argument("--out", required=True)
-    f = asub.add_parser("figures", help="the paper figure set with captions")
-    for name in ("aggregate", "stats", "transfer", "importance", "out"):
-        f.add_argument(f"--{name}", required=True)
-    for q in (a, s, t, i, f):
-        q.set_defaults(func=cmd)
+    i.set_defaults(func=cmd_importance)
+    f = asub.add_parser("figures", help="the paper figure set (PNG + PDF + .rst caption each)")
+    for name in ("aggregate", "stats", "transfer", "importance"):
+        f.add_argument(f"--{name}", required=True, help=f"folder written by `nashpo analysis {name}`")
+    f.add_argument("--out", required=True)
+    f.set_defaults(func=cmd_figures)
