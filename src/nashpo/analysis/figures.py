@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import shutil
 import sys
+import textwrap
 from collections.abc import Callable
 from pathlib import Path
 from typing import TextIO
@@ -108,7 +109,8 @@ def save(fig: plt.Figure, out_dir: Path, stem: str, caption: str) -> None:
 
 def empty_figure(out_dir: Path, stem: str, message: str, caption: str) -> None:
     fig, ax = plt.subplots(figsize=(PANEL_W, 1.2), layout="constrained")
-    ax.text(0.5, 0.5, message, ha="center", va="center", wrap=True)
+    text = "\n".join(textwrap.fill(line, 60) for line in message.splitlines())
+    ax.text(0.5, 0.5, text, ha="center", va="center")
     ax.axis("off")
     save(fig, out_dir, stem, caption)
 

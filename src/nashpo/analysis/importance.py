@@ -132,13 +132,14 @@ def importance_tables(deepcave_dirs: list[Path], log: TextIO = sys.stderr) -> di
             if n < MIN_TRIALS:
                 print(f"importance: {dataset} at {budget:g} epochs: {n} trials < {MIN_TRIALS}, skipped", file=log)
                 continue
+            used = [r for r in group if successful_trials(r, budget)]
             ident = {
                 "dataset": dataset,
                 "budget": budget,
                 "n_trials": n,
-                "n_runs": sum(1 for r in group if successful_trials(r, budget)),
-                "optimizers": ",".join(sorted({str(r.meta["optimizer"]) for r in group})),
-                "protocols": ",".join(sorted({str(r.meta["protocol"]) for r in group})),
+                "n_runs": len(used),
+                "optimizers": ",".join(sorted({str(r.meta["optimizer"]) for r in used})),
+                "protocols": ",".join(sorted({str(r.meta["protocol"]) for r in used})),
             }
             rows = evaluate(combined, budget)
             fan = {r["edge"]: r["importance"] for r in rows if r["method"] == "fanova"}
