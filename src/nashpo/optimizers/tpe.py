@@ -1,12 +1,23 @@
-"""Optuna's TPE sampler over the six edge categoricals, driven by study.ask()/study.tell()."""
+"""Optuna's TPE sampler over the six edge categoricals, driven by ``study.ask()``/``study.tell()``.
+
+Each edge is a ``CategoricalDistribution`` over the five NB201 ops. The first
+``n_startup_trials`` proposals are Optuna's seeded random samples (origin ``random``), the rest
+come from TPE (origin ``tpe``). ``multivariate=True`` (Optuna's default is False) models the six
+edges jointly, as in BOHB's TPE; the edges of a cell interact strongly (e.g. a cell with no
+path from input to output is useless whatever its other ops), which independent per-edge
+densities cannot capture. Single fidelity; Optuna's INFO logging is turned down to WARNING.
+"""
 
 from __future__ import annotations
 
+import warnings
 from typing import Any, ClassVar
 
 import optuna
+from ConfigSpace import Configuration
 from optuna.distributions import CategoricalDistribution
 
+from nashpo.errors import InputError
 from nashpo.optimizers.base import Optimizer, TrialInfo, TrialValue
 from nashpo.space import EDGE_NAMES, OPS
 
@@ -14,31 +25,36 @@ from nashpo.space import EDGE_NAMES, OPS
 class OptunaTPE(Optimizer):
     name = "tpe"
     defaults: ClassVar[dict[str, Any]] = {
-        "n_startup_trials": 10,  # random trials before TPE (Optuna default)
-        "n_ei_candidates": 24,  # Optuna default
-        "multivariate": True,  # joint TPE over the edges (Optuna's default is False)
+        "n_startup_trials": 10,  # random trials before TPE (Optuna's default)
+        "n_ei_candidates": 24,  # candidates drawn from l(x) per proposal (Optuna's default)
+        "multivariate": True,  # joint density over the edges (Optuna's default: False)
     }
+
+    @classmethod
+    def check_hyperparameters(cls, given: dict[str, Any]) -> dict[str, Any]:
+        hp = super().check_hyperparameters(given)
+        for key in ("n_startup_trials", "n_ei_candidates"):
+            if hp[key] < 1:
+                raise InputError(f"tpe.{key}", hp[key], "must be at least 1")
+        return hp
 
     def setup(self) -> None:
         optuna.logging.set_verbosity(optuna.logging.WARNING)
-        sampler = optuna.samplers.TPESampler(
-            n_startup_trials=self.hp["n_startup_trials"],
-            n_ei_candidates=self.hp["n_ei_candidates"],
-            multivariate=self.hp["multivariate"],
-            seed=self.seed,
-        )
+        with warnings.catch_warnings():  # multivariate is flagged experimental
+            warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+            sampler = optuna.samplers.TPESampler(
+                n_startup_trials=self.hp["n_startup_trials"],
+                n_ei_candidates=self.hp["n_ei_candidates"],
+                multivariate=self.hp["multivariate"],
+                seed=self.seed,
+            )
         self.study = optuna.create_study(direction="minimize", sampler=sampler)
-        self.distributions = {name: CategoricalDistribution(list(OPS)) for name in EDGE_NAMES}
+        self.distributions = {edge: CategoricalDistribution(list(OPS)) for edge in EDGE_NAMES}
 
     def ask(self) -> TrialInfo:
         trial = self.study.ask(self.distributions)
-        origin = "random" if len(self.study.trials) <= self.hp["n_startup_trials"] else "tpe"
-        return TrialInfo(self.space_config(trial.params), self.max_fidelity, origin=origin, token=trial)
-
-    def space_config(self, params: dict[str, str]) -> Any:
-        from nashpo.space import code_to_config, config_to_code
-
-        return code_to_config(config_to_code(params), self.space)
+        origin = "random" if trial.number < self.hp["n_startup_trials"] else "tpe"
+        return TrialInfo(Configuration(self.space, values=trial.params), self.max_fidelity, origin=origin, token=trial)
 
     def tell(self, info: TrialInfo, value: TrialValue) -> None:
         self.study.tell(info.token, value.cost)
