@@ -95,9 +95,13 @@ def legend_below(fig: plt.Figure, order: list[str], pal: dict[str, str], kind: s
     fig.legend(handles, order, loc="outside lower center", ncol=min(len(order), 6), frameon=False)
 
 
-def seeds_phrase(counts: pd.Series) -> str:
+def seeds_phrase(counts: pd.Series, unit: str = "seeds") -> str:
     lo, hi = int(counts.min()), int(counts.max())
-    return f"{lo} seeds" if lo == hi else f"{lo} to {hi} seeds"
+    return f"{lo} {unit}" if lo == hi else f"{lo} to {hi} {unit}"
+
+
+def panels_phrase(frame: pd.DataFrame) -> str:
+    return "one panel per dataset" if frame["protocol"].nunique() == 1 else "one panel per dataset (columns) and protocol (rows)"
 
 
 def save(fig: plt.Figure, out_dir: Path, stem: str, caption: str) -> None:
@@ -146,7 +150,7 @@ def anytime(curves: pd.DataFrame, axis: str, out_dir: Path, stem: str) -> None:
         out_dir,
         stem,
         f"""Anytime performance: 200-epoch test regret of the incumbent (percentage points below the best
-        test accuracy of all 15,625 NB201 architectures) against {what}, log-log, one panel per dataset.
+        test accuracy of all 15,625 NB201 architectures) against {what}, log-log, {panels_phrase(test)}.
         Lines: mean over {seeds_phrase(seeds)} per optimizer; bands: 95% percentile-bootstrap confidence
         interval of the mean (1000 resamples of whole seeds, fixed seed). The incumbent is the architecture
         with the best validation accuracy seen so far; a curve starts once every seed has evaluated one
@@ -183,7 +187,7 @@ def final_regret(finals: pd.DataFrame, out_dir: Path) -> None:
         out_dir,
         "final_regret",
         f"""Final 200-epoch test regret (percentage points) of each search's incumbent at the end of its budget,
-        per optimizer and dataset. Boxes: quartiles and median, whiskers: 1.5 IQR; dots: the individual seeds
+        per optimizer, {panels_phrase(finals)}. Boxes: quartiles and median, whiskers: 1.5 IQR; dots: the individual seeds
         ({seeds_phrase(seeds)} per optimizer). Pairwise Wilcoxon signed-rank tests with Holm correction are in
         the stats tables (wilcoxon.csv).""",
     )
@@ -388,7 +392,7 @@ def edge_importance(imp: pd.DataFrame, out_dir: Path) -> None:
         "edge_importance",
         f"""Importance of the six cell edges (operation choice per edge) for the validation error, computed by
         DeepCAVE's fANOVA (fraction of variance explained by the edge alone) and local parameter importance
-        (LPI, around the incumbent) from all trials of {int(runs.min())} to {int(runs.max())} exported runs per
+        (LPI, around the incumbent) from all trials of {seeds_phrase(runs, "exported runs")} per
         dataset pooled at one budget (the budget with the most trials, in the panel title). Error bars: standard
         deviation across the {16} trees of the random forest (fixed seed).""",
     )
