@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -127,8 +128,15 @@ def test_deterministic(deepcave_runs: list[Path], tables: dict[str, pd.DataFrame
         pd.testing.assert_frame_equal(frame, again[name])
 
 
-def test_bad_input(tmp_path: Path) -> None:
+def test_bad_input(tmp_path: Path, deepcave_runs: list[Path]) -> None:
     with pytest.raises(InputError, match="not a DeepCAVE run folder"):
         imp.importance_tables([tmp_path])
+    foreign = tmp_path / "foreign"
+    shutil.copytree(deepcave_runs[0], foreign)
+    meta = json.loads((foreign / "meta.json").read_text())
+    del meta["dataset"]
+    (foreign / "meta.json").write_text(json.dumps(meta))
+    with pytest.raises(InputError, match=r"run meta lacks \['dataset'\]"):
+        imp.importance_tables([foreign])
     with pytest.raises(InputError, match="no DeepCAVE run folders"):
         imp.importance_tables([])

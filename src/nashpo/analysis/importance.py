@@ -50,8 +50,10 @@ def load_run(path: Path) -> DeepCAVERun:
     run = DeepCAVERun.from_path(path)
     missing = [k for k in META if k not in run.meta]
     if missing:
-        raise InputError("deepcave", str(path), f"run meta lacks {missing}; export it with `nashpo to-deepcave`")
-    if list(run.configspace.keys()) != sorted(EDGE_NAMES) and set(run.configspace.keys()) != set(EDGE_NAMES):
+        raise InputError(
+            "deepcave", str(path), f"run meta lacks {missing}; export the run's trial log with `nashpo to-deepcave --from trial-log`"
+        )
+    if set(run.configspace.keys()) != set(EDGE_NAMES):
         raise InputError("deepcave", str(path), f"configuration space is not the NB201 cell ({list(run.configspace.keys())})")
     return run
 
