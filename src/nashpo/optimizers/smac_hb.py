@@ -1,50 +1,101 @@
-"""SMAC3's MultiFidelityFacade with Hyperband (BOHB-like), over the fidelities the data has.
+"""SMAC3's MultiFidelityFacade with Hyperband (random forest BO + Hyperband, BOHB-like), over the
+fidelities (epochs) the runner passes.
 
-Rungs: SMAC's budgets are ``max_budget * eta**-i``. Offline the data has 12 and 200 epochs; the
-default ``eta = None`` then uses ``eta = floor(200 / 12) = 16``, giving rungs 12.5 and 200. Each
-budget SMAC asks for is mapped to the largest data fidelity at or below it (never below the
-smallest), so 12.5 -> 12. With full curves (every epoch) set ``eta`` (e.g. 3): rungs 200, 66.7,
-22.2, 7.4 map to epochs 200, 66, 22, 7. SMAC is told the budget it asked for.
+Rungs: SMAC's Hyperband budgets are ``max * eta**-i`` for ``i = s_max .. 0`` with
+``s_max = floor(log(max / min) / log(eta))``, ``min``/``max`` the lowest/highest fidelity.
+
+- Two fidelities (offline: 12 and 200 epochs): the default ``eta = max / min`` (200 / 12) gives
+  exactly two rungs, 12 and 200.
+- More fidelities (e.g. every epoch from NASLib curves): ``eta`` defaults to 3, and every rung
+  budget is moved up to the nearest fidelity the data has at or above it (with 1..200 epochs:
+  2.47, 7.4, 22.2, 66.7, 200 -> 3, 8, 23, 67, 200). The mapping is applied to SMAC's own rung
+  table, so SMAC asks for, is told and records (runhistory ``budget``) the epochs the trial ran at.
+
+An ``eta`` whose rungs all land on one fidelity (e.g. ``eta = 3`` with only 12 and 200 epochs: 22.2,
+66.7, 200 -> 200) is refused. The SMAC run folder, ``close()``, logging and the single-threaded
+surrogate are as in ``smac_bo``.
 """
 
 from __future__ import annotations
 
 import bisect
-import logging
 from typing import Any, ClassVar
 
 from smac import MultiFidelityFacade, Scenario
-from smac.runhistory.dataclasses import TrialValue as SmacTrialValue
+from smac.intensifier.hyperband import Hyperband
+from smac.runhistory.dataclasses import TrialInfo as SmacTrialInfo
 
 from nashpo.errors import InputError
-from nashpo.optimizers.base import Optimizer, TrialInfo, TrialValue
-from nashpo.optimizers.smac_bo import never_called
+from nashpo.optimizers.smac_bo import SMACAskTell
+
+REL_TOL = 1e-9  # rung budgets come from float powers of eta: 200 * (200 / 12) ** -1 may be 12.000000000000002
+
+
+def fidelity_at_or_above(budget: float, fidelities: list[int]) -> int:
+    """Smallest fidelity >= budget (up to float rounding); the highest one if budget is above all."""
+    pos = bisect.bisect_left(fidelities, budget * (1 - REL_TOL))
+    return fidelities[min(pos, len(fidelities) - 1)]
 
 
 def to_fidelity(budget: float, fidelities: list[int]) -> int:
-    """Largest fidelity <= budget (the smallest one if budget is below all)."""
+    """Largest fidelity <= budget (the smallest one if budget is below all). Used by the DEHB adapter,
+    whose ``eta`` is set just under ``max / min`` so its low rung (12.01) maps down to 12."""
     pos = bisect.bisect_right(fidelities, budget + 1e-9)
     return fidelities[max(pos - 1, 0)]
 
 
-class SMACHyperband(Optimizer):
+class FidelityHyperband(Hyperband):
+    """SMAC's Hyperband with every rung budget moved up to a fidelity the data has."""
+
+    def __init__(self, scenario: Scenario, fidelities: list[int], **kwargs: Any) -> None:
+        self._fidelities = sorted(fidelities)
+        super().__init__(scenario, **kwargs)
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        self._budgets_in_stage = {
+            bracket: [float(fidelity_at_or_above(b, self._fidelities)) for b in budgets]
+            for bracket, budgets in self._budgets_in_stage.items()
+        }
+
+
+def smac_rungs(eta: float, lo: float, hi: float) -> list[float]:
+    """SMAC's Hyperband rung budgets (its first bracket), computed by SMAC's own helpers."""
+    s_max = Hyperband._get_max_iterations(eta, hi, lo)
+    return Hyperband._compute_configs_and_budgets_for_stages(eta, hi, s_max)[0]
+
+
+class SMACHyperband(SMACAskTell):
     name = "smac_hb"
     multi_fidelity = True
     defaults: ClassVar[dict[str, Any]] = {
-        "eta": None,  # int; None: floor(max/min fidelity) when the data has two fidelities, else 3
-        "n_initial_designs": 10,  # random initial design size
-        "random_design_probability": 0.2,
-        "n_trials": 100_000,
+        "eta": None,  # number > 1; None: max/min fidelity with two fidelities, else 3 (SMAC's default)
+        # Random initial design size (SMAC: 10 per hyperparameter capped at 25% of n_trials); as smac.
+        "n_initial_designs": 10,
+        "random_design_probability": 0.2,  # SMAC default
+        "retrain_after": 8,  # SMAC default
+        "n_trees": 10,  # SMAC default
+        "retries": 16,  # SMAC default; see smac_bo
+        "n_trials": 100_000,  # SMAC's own trial cap; the runner's budget stops the search first
     }
 
     def setup(self) -> None:
-        lo, hi = self.fidelities[0], self.fidelities[-1]
+        self.check_values()
+        lo, hi = float(self.fidelities[0]), float(self.fidelities[-1])
         eta = self.hp["eta"]
         if eta is None:
-            eta = int(hi // lo) if len(self.fidelities) == 2 else 3
-        if not isinstance(eta, int) or isinstance(eta, bool) or eta < 2:
-            raise InputError("smac_hb.eta", eta, "must be an integer >= 2")
-        self.eta = eta
+            eta = hi / lo if len(self.fidelities) == 2 else 3.0
+        if isinstance(eta, bool) or not isinstance(eta, (int, float)) or not eta > 1:
+            raise InputError("smac_hb.eta", eta, "must be a number > 1")
+        self.eta = float(eta)
+        self.rungs = sorted({fidelity_at_or_above(b, self.fidelities) for b in smac_rungs(self.eta, lo, hi)})
+        if len(self.rungs) < 2:
+            raise InputError(
+                "smac_hb.eta",
+                eta,
+                f"all Hyperband rungs map to {self.rungs} epochs with fidelities {self.fidelities}; leave eta unset or lower it",
+            )
+        self.quiet_smac_logger()
         scenario = Scenario(
             self.space,
             name=f"smac_hb_seed{self.seed}",
@@ -58,21 +109,27 @@ class SMACHyperband(Optimizer):
         facade = MultiFidelityFacade
         self.smac = facade(
             scenario,
-            never_called,
+            None,  # pure ask/tell: the runner evaluates
+            model=self.random_forest(scenario),
             initial_design=facade.get_initial_design(scenario, n_configs=self.hp["n_initial_designs"]),
             random_design=facade.get_random_design(scenario, probability=self.hp["random_design_probability"]),
-            intensifier=facade.get_intensifier(scenario, eta=eta),
-            logging_level=logging.ERROR,
-            overwrite=True,
+            # the facade's get_intensifier arguments, with rungs on data fidelities
+            intensifier=FidelityHyperband(
+                scenario,
+                self.fidelities,
+                eta=self.eta,
+                n_seeds=1,
+                instance_seed_order="shuffle_once",
+                max_incumbents=10,
+                incumbent_selection="highest_observed_budget",
+            ),
+            config_selector=facade.get_config_selector(scenario, retrain_after=self.hp["retrain_after"], retries=self.hp["retries"]),
+            logging_level=False,
+            overwrite=True,  # never ask on stdin about an old run folder
         )
 
-    def ask(self) -> TrialInfo:
-        info = self.smac.ask()
-        epochs = to_fidelity(float(info.budget), self.fidelities)
-        return TrialInfo(info.config, epochs, origin=info.config.origin or "smac_hb", token=info)
-
-    def tell(self, info: TrialInfo, value: TrialValue) -> None:
-        self.smac.tell(info.token, SmacTrialValue(cost=value.cost, time=value.time), save=False)
-
-    def close(self) -> None:
-        self.smac.optimizer.save()
+    def epochs_of(self, info: SmacTrialInfo) -> int:
+        epochs = round(info.budget)
+        if epochs not in self.fidelities or epochs != info.budget:  # FidelityHyperband only hands out data fidelities
+            raise RuntimeError(f"SMAC asked for budget {info.budget}, not one of the fidelities {self.fidelities}")
+        return epochs
