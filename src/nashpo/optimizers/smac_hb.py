@@ -93,7 +93,7 @@ class SMACHyperband(SMACAskTell):
             raise InputError(
                 "smac_hb.eta",
                 eta,
-                f"all Hyperband rungs map to {self.rungs} epochs with fidelities {self.fidelities}; leave eta unset or lower it",
+                f"all Hyperband rungs map to {self.rungs} epochs with fidelities {self.fidelities}; leave eta unset (max/min fidelity with two fidelities)",
             )
         self.quiet_smac_logger()
         scenario = Scenario(
