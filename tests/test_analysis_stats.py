@@ -170,12 +170,16 @@ def test_ranks_over_time_with_ties_and_missing_incumbents() -> None:
         (1, 10.0): {"a": np.nan, "b": np.nan, "c": 3.0},
         (1, 20.0): {"a": 2.0, "b": 1.0, "c": 3.0},
     }
+    base = {"protocol": "proxy", "dataset": "cifar10", "axis": "sim_time"}
     for (seed, t), per_opt in values.items():
         for o, v in per_opt.items():
-            rows.append(
-                {"protocol": "proxy", "dataset": "cifar10", "optimizer": o, "seed": seed, "axis": "sim_time", "x": t, "test_regret": v}
-            )
+            rows.append(base | {"optimizer": o, "seed": seed, "x": t, "ended": False, "test_regret": v})
+    # at t=30 one run has ended: that time point is left out
+    for o, seed in itertools.product("abc", (0, 1)):
+        ended = (o, seed) == ("a", 0)
+        rows.append(base | {"optimizer": o, "seed": seed, "x": 30.0, "ended": ended, "test_regret": np.nan if ended else 1.0})
     ranks = stats.ranks_over_time(pd.DataFrame(rows)).set_index(["sim_time", "optimizer"])["avg_rank"]
+    assert sorted(ranks.index.get_level_values("sim_time").unique()) == [10.0, 20.0]
     # t=10: seed0 a1 b2 c3; seed1 c1, a and b tie for 2-3 -> 2.5
     assert ranks[(10.0, "a")] == pytest.approx((1 + 2.5) / 2)
     assert ranks[(10.0, "b")] == pytest.approx((2 + 2.5) / 2)

@@ -10,15 +10,17 @@ Trajectories are step functions: the value at grid point t is the incumbent afte
 finished at or before t (simulated seconds, ``sim_time``) or after the t-th evaluation; NaN before the
 run's first trial. Grids are shared by all runs of a dataset:
 
-- time: ``N_GRID`` log-spaced points from the earliest first-trial finish to the time every run of the
-  dataset reached (the smallest final ``sim_time``), so no run is extrapolated past its end;
-- evaluations: up to ``N_GRID`` log-spaced integers from 1 to the smallest number of trials.
+- time: ``N_GRID`` log-spaced points from the earliest first-trial finish to the latest run end;
+- evaluations: up to ``N_GRID`` log-spaced integers from 1 to the largest number of trials.
+
+Past its own end (last trial's finish time, or number of trials) a run has no value (NaN): runs are
+never extended beyond their budget.
 
 Bands: for each protocol x dataset x optimizer the seeds are resampled with replacement (``N_BOOT``
 percentile bootstrap, whole trajectories as units, ``numpy.random.default_rng`` seeded from
 ``BOOT_SEED`` and the group name) and the 2.5/97.5 percentiles of the resampled mean and median form
-the 95% bands. A grid point where a seed has no trial yet has no statistics (NaN), so a curve starts
-once every seed has an incumbent.
+the 95% bands. A grid point where some seed has no value (no trial yet, or already ended) has no
+statistics (NaN): a curve starts once every seed has an incumbent and stops at its shortest seed's end.
 """
 
 from __future__ import annotations
@@ -150,16 +152,16 @@ def step_values(x: np.ndarray, y: np.ndarray, grid: np.ndarray) -> np.ndarray:
 
 
 def time_grid(first_times: np.ndarray, end_times: np.ndarray, n: int = N_GRID) -> np.ndarray:
-    """Log-spaced seconds from the earliest first-trial finish to the end every run reached."""
+    """Log-spaced seconds from the earliest first-trial finish to the latest run end."""
     positive = first_times[first_times > 0]
     lo = float(positive.min()) if len(positive) else 1.0
-    hi = max(float(end_times.min()), lo)
+    hi = max(float(end_times.max()), lo)
     return np.unique(np.geomspace(lo, hi, n))
 
 
 def evals_grid(n_trials: np.ndarray, n: int = N_GRID) -> np.ndarray:
-    """Log-spaced integers from 1 to the smallest number of trials."""
-    return np.unique(np.round(np.geomspace(1, max(int(n_trials.min()), 1), n)).astype(int))
+    """Log-spaced integers from 1 to the largest number of trials."""
+    return np.unique(np.round(np.geomspace(1, max(int(n_trials.max()), 1), n)).astype(int))
 
 
 def dataset_grids(traj: pd.DataFrame, n: int = N_GRID) -> dict[str, dict[str, np.ndarray]]:
@@ -173,15 +175,22 @@ def dataset_grids(traj: pd.DataFrame, n: int = N_GRID) -> dict[str, dict[str, np
 
 
 def on_grids(traj: pd.DataFrame, grids: dict[str, dict[str, np.ndarray]]) -> pd.DataFrame:
-    """Per-run regret on both grids: RUN_KEY, axis, x, valid_regret, test_regret."""
+    """Per-run regret on both grids: RUN_KEY, axis, x, ended, valid_regret, test_regret.
+
+    Past the run's end (its last trial's finish time, or its number of trials) values are NaN and
+    ``ended`` is True: a run is never extended beyond its own budget.
+    """
     parts = []
     for key, run in traj.groupby(RUN_KEY, sort=True):
         run = run.sort_values("evals")
         for axis in AXES:
             grid = grids[axis][key[1]]
             x = run[axis].to_numpy(float)
-            cols = {m: step_values(x, run[m].to_numpy(float), grid) for m in ("valid_regret", "test_regret")}
-            parts.append(pd.DataFrame({**dict(zip(RUN_KEY, key, strict=True)), "axis": axis, "x": grid.astype(float), **cols}))
+            ended = grid > x[-1]
+            cols = {m: np.where(ended, np.nan, step_values(x, run[m].to_numpy(float), grid)) for m in ("valid_regret", "test_regret")}
+            parts.append(
+                pd.DataFrame({**dict(zip(RUN_KEY, key, strict=True)), "axis": axis, "x": grid.astype(float), "ended": ended, **cols})
+            )
     return pd.concat(parts, ignore_index=True)
 
 

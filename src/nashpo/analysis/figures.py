@@ -37,6 +37,7 @@ PALETTE = {
     "tpe": "#ff7f0e",
 }
 FALLBACK = ("#9467bd", "#8c564b", "#e377c2", "#bcbd22", "#393b79", "#637939")
+SHORT = {"cifar10": "C10", "cifar100": "C100", "ImageNet16-120": "IN16"}  # heatmap tick labels
 METHOD_COLOURS = {"fanova": "#4c72b0", "lpi": "#dd8452"}
 PANEL_W, PANEL_H = 3.5, 2.4  # inches
 DPI = 220
@@ -74,9 +75,15 @@ def dataset_order(datasets: list[str] | np.ndarray) -> list[str]:
     return [d for d in DATASETS if d in set(datasets)] + sorted(set(datasets) - set(DATASETS))
 
 
+def protocol_order(protocols: list[str] | np.ndarray) -> list[str]:
+    """proxy (the NB201 paper's protocol) first, then full, then any other."""
+    known = [p for p in ("proxy", "full") if p in set(protocols)]
+    return known + sorted(set(protocols) - set(known))
+
+
 def facets(frame: pd.DataFrame, height: float = PANEL_H) -> tuple[plt.Figure, dict[tuple[str, str], plt.Axes]]:
     """One panel per dataset (columns) and protocol (rows)."""
-    protocols = sorted(frame["protocol"].unique())
+    protocols = protocol_order(frame["protocol"].unique())
     datasets = dataset_order(frame["dataset"].unique())
     fig, axes = plt.subplots(
         len(protocols), len(datasets), figsize=(PANEL_W * len(datasets), height * len(protocols)), squeeze=False, layout="constrained"
@@ -299,19 +306,25 @@ def cd_diagram(friedman: pd.DataFrame, nemenyi: pd.DataFrame, out_dir: Path) -> 
 
 def transfer_heatmap(transfer: pd.DataFrame, out_dir: Path) -> None:
     mean = transfer.groupby(["protocol", "optimizer", "search_dataset", "eval_dataset"])["test_regret"].mean().reset_index()
-    panels = [(p, o) for p in sorted(mean["protocol"].unique()) for o in optimizer_order(mean[mean["protocol"] == p]["optimizer"].unique())]
+    panels = [
+        (p, o)
+        for p in protocol_order(mean["protocol"].unique())
+        for o in optimizer_order(mean[mean["protocol"] == p]["optimizer"].unique())
+    ]
     ncols = min(3, len(panels))
     nrows = -(-len(panels) // ncols)
-    fig, axes = plt.subplots(nrows, ncols, figsize=(2.4 * ncols + 0.6, 2.2 * nrows), squeeze=False, layout="constrained")
+    fig, axes = plt.subplots(nrows, ncols, figsize=(1.9 * ncols + 0.7, 1.75 * nrows + 0.4), squeeze=False, layout="constrained")
     vmax = float(np.nanmax(mean["test_regret"])) if mean["test_regret"].notna().any() else 1.0
     rows_order = dataset_order(mean["search_dataset"].unique())
     cols_order = dataset_order(mean["eval_dataset"].unique())
     several_protocols = mean["protocol"].nunique() > 1
-    for ax, (p, o) in zip(axes.flat, panels, strict=False):
+    for i, (ax, (p, o)) in enumerate(zip(axes.flat, panels, strict=False)):
         mat = mean[(mean["protocol"] == p) & (mean["optimizer"] == o)].pivot(
             index="search_dataset", columns="eval_dataset", values="test_regret"
         )
-        mat = mat.reindex(index=[d for d in rows_order if d in mat.index], columns=cols_order)
+        mat = mat.reindex(index=rows_order, columns=cols_order)
+        mat.index = [SHORT.get(d, d) for d in mat.index]
+        mat.columns = [SHORT.get(d, d) for d in mat.columns]
         sns.heatmap(
             mat,
             annot=True,
@@ -326,21 +339,26 @@ def transfer_heatmap(transfer: pd.DataFrame, out_dir: Path) -> None:
             linewidths=0.5,
         )
         ax.set_title(f"{o} ({p})" if several_protocols else o)
-        ax.set_xlabel("evaluated on")
-        ax.set_ylabel("searched on")
-        ax.tick_params(axis="x", rotation=30)
-        ax.tick_params(axis="y", rotation=0)
+        ax.tick_params(axis="y", rotation=0, length=0)
+        ax.tick_params(axis="x", rotation=0, length=0)
+        has_below = i + ncols < len(panels)
+        ax.set_xlabel("" if has_below else "evaluated on")
+        ax.set_ylabel("searched on" if i % ncols == 0 else "")
+        if has_below:
+            ax.set_xticklabels([])
+        if i % ncols:
+            ax.set_yticklabels([])
     for ax in list(axes.flat)[len(panels) :]:
         ax.axis("off")
-    fig.colorbar(plt.cm.ScalarMappable(norm=plt.Normalize(0, vmax), cmap="viridis_r"), ax=axes, shrink=0.7, label="mean test regret (pp)")
+    fig.colorbar(plt.cm.ScalarMappable(norm=plt.Normalize(0, vmax), cmap="viridis_r"), ax=axes, shrink=0.8, label="mean test regret (pp)")
     seeds = transfer.groupby(["protocol", "optimizer", "search_dataset"])["seed"].nunique()
     save(
         fig,
         out_dir,
         "transfer_heatmap",
         f"""Transfer of the found architectures: mean 200-epoch test regret (percentage points) of each search's
-        final incumbent when evaluated on the column dataset, for searches run on the row dataset (one panel
-        per optimizer; mean over {seeds_phrase(seeds)}). Regret is against the best test accuracy on the
+        final incumbent when evaluated on the column dataset, for searches run on the row dataset (C10 = cifar10,
+        C100 = cifar100, IN16 = ImageNet16-120; one panel per optimizer; mean over {seeds_phrase(seeds)}). Regret is against the best test accuracy on the
         evaluation dataset; the diagonal is the in-domain final regret. Values are benchmark lookups (seed-mean
         accuracy after 200 epochs).""",
     )

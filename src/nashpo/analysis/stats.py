@@ -15,9 +15,9 @@ A task is a protocol x dataset pair.
   CD = q_alpha * sqrt(k (k + 1) / (6 N)) with q_alpha the studentized range quantile / sqrt(2)
   (Demšar 2006), alpha 0.05. Ranks: 1 = lowest regret, ties share the average rank. With fewer than
   3 optimizers or 2 tasks the tables are written with a note and no test.
-- Rank over time: on the aggregate's time grid, optimizers are ranked per task, seed and time point
-  (an optimizer without any trial yet ranks last), and the ranks are averaged over the seeds common to
-  all optimizers of the task.
+- Rank over time: on the aggregate's time grid, up to the first end of a run of the task, optimizers
+  are ranked per task, seed and time point (an optimizer without any trial yet ranks last), and the
+  ranks are averaged over the seeds common to all optimizers of the task.
 """
 
 from __future__ import annotations
@@ -34,6 +34,7 @@ from scipy import stats
 from statsmodels.stats.multitest import multipletests
 
 from nashpo.analysis.io import read_table, write_tables
+from nashpo.data.sources import DATASETS
 
 TASK = ["protocol", "dataset"]
 ALPHA = 0.05
@@ -199,6 +200,7 @@ def ranks_over_time(per_run: pd.DataFrame, metric: str = METRIC) -> pd.DataFrame
     for task, g in sub.groupby(TASK, sort=True):
         seeds = set.intersection(*(set(s) for s in g.groupby("optimizer")["seed"].unique()))
         g = g[g["seed"].isin(seeds)]
+        g = g[~g["x"].isin(g.loc[g["ended"], "x"])]  # only while every run is still going
         wide = g.pivot_table(index=["seed", "x"], columns="optimizer", values=metric, dropna=False)
         ranks = wide.fillna(np.inf).rank(axis=1, method="average")  # no trial yet: worst
         mean = ranks.groupby(level="x").mean()
@@ -214,7 +216,11 @@ def summary_table(summary: pd.DataFrame, friedman: pd.DataFrame) -> pd.DataFrame
     one_protocol = s["protocol"].nunique() == 1
     s["task"] = s["dataset"] if one_protocol else s["dataset"] + " (" + s["protocol"] + ")"
     s["cell"] = [f"{m:.2f} ± {sd:.2f} ({n})" for m, sd, n in zip(s["test_regret_mean"], s["test_regret_std"], s["n_seeds"], strict=True)]
-    table = s.pivot(index="optimizer", columns="task", values="cell")
+    # columns: protocols (proxy first), then datasets in NB201 order
+    s["p_order"] = s["protocol"].map({"proxy": 0, "full": 1}).fillna(2)
+    s["d_order"] = s["dataset"].map({d: i for i, d in enumerate(DATASETS)}).fillna(len(DATASETS))
+    tasks = s.sort_values(["p_order", "protocol", "d_order", "dataset"])["task"].drop_duplicates().tolist()
+    table = s.pivot(index="optimizer", columns="task", values="cell").reindex(columns=tasks).fillna("--")
     table.columns.name = None
     ranks = friedman.set_index("optimizer")["avg_rank"] if friedman["optimizer"].notna().any() else pd.Series(dtype=float)
     table["avg. rank"] = [f"{ranks[o]:.2f}" if o in ranks.index and np.isfinite(ranks[o]) else "--" for o in table.index]
