@@ -90,6 +90,8 @@ def test_stats_on_real_runs(pipeline: dict[str, Path]) -> None:
     assert "need >= 3 optimizers" in friedman["note"].iloc[0] and set(friedman["optimizer"]) == set(OPTIMIZERS)
     for name in ("wilcoxon.tex", "friedman.tex", "summary_table.tex", "nemenyi.csv", "ranks_over_time.csv", "summary_table.csv"):
         assert (pipeline["stats"] / name).stat().st_size > 0
+    tex = (pipeline["stats"] / "wilcoxon.tex").read_text()
+    assert r"\caption{Pairwise two-sided Wilcoxon signed-rank tests" in tex and "Holm-corrected" in tex and r"\label{tab:wilcoxon}" in tex
     ranks = pd.read_parquet(pipeline["stats"] / "ranks_over_time.parquet")
     per_point = ranks.groupby(["dataset", "sim_time"])["avg_rank"].sum()
     assert np.allclose(per_point, 3.0)  # ranks of two optimizers always sum to 1 + 2

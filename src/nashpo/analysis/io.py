@@ -49,9 +49,10 @@ def read_table(folder: Path, stem: str, producer: str) -> pd.DataFrame:
     return pd.read_parquet(require(folder, f"{stem}.parquet", producer))
 
 
-def latex(frame: pd.DataFrame) -> str:
-    """LaTeX tabular (booktabs) with escaped names (optimizer names contain underscores)."""
-    text = frame.to_latex(index=False, escape=True, na_rep="--", float_format=lambda v: f"{v:.4g}")
+def latex(frame: pd.DataFrame, caption: str | None = None, label: str | None = None) -> str:
+    """LaTeX tabular (booktabs) with escaped names (optimizer names contain underscores); a table
+    environment when a caption is given."""
+    text = frame.to_latex(index=False, escape=True, na_rep="--", float_format=lambda v: f"{v:.4g}", caption=caption, label=label)
     return text.replace("±", r"$\pm$")
 
 
@@ -60,18 +61,19 @@ def write_tables(
     tables: Mapping[str, pd.DataFrame],
     formats: Mapping[str, Iterable[str]] | None = None,
     latex_columns: Mapping[str, list[str]] | None = None,
+    latex_captions: Mapping[str, str] | None = None,
 ) -> list[Path]:
     """Write every table (``stem.parquet``/``.csv``/``.tex``) to temp files first, then rename them all.
 
     A failure while serialising leaves no new file behind. ``formats`` maps a stem to its formats
-    (default parquet + csv); ``latex_columns`` picks the columns of a stem's .tex (default: all).
+    (default parquet + csv); ``latex_columns`` picks the columns of a stem's .tex (default: all) and
+    ``latex_captions`` gives it a caption (label ``tab:<stem>``).
     """
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     writers = {
         "parquet": lambda f, p: f.to_parquet(p, index=False),
         "csv": lambda f, p: f.to_csv(p, index=False),
-        "tex": lambda f, p: p.write_text(latex(f)),  # columns picked below
     }
     staged: list[tuple[Path, Path]] = []
     try:
@@ -80,8 +82,12 @@ def write_tables(
                 path = out_dir / f"{stem}.{ext}"
                 tmp = out_dir / f".{stem}.{ext}.tmp{os.getpid()}"
                 staged.append((tmp, path))
-                cols = (latex_columns or {}).get(stem) if ext == "tex" else None
-                writers[ext](frame[cols] if cols else frame, tmp)
+                if ext == "tex":
+                    cols = (latex_columns or {}).get(stem)
+                    caption = (latex_captions or {}).get(stem)
+                    tmp.write_text(latex(frame[cols] if cols else frame, caption, f"tab:{stem}" if caption else None))
+                else:
+                    writers[ext](frame, tmp)
         for tmp, path in staged:
             os.replace(tmp, path)
     finally:

@@ -254,13 +254,39 @@ FORMATS = {
 
 
 LATEX_COLUMNS = {
-    "wilcoxon": [*TASK, "optimizer_a", "optimizer_b", "n_pairs", "statistic", "p_value", "p_adjusted", "effect_size", "note"],
+    "wilcoxon": [
+        *TASK,
+        "optimizer_a",
+        "optimizer_b",
+        "n_pairs",
+        "test",
+        "statistic",
+        "p_value",
+        "correction",
+        "p_adjusted",
+        "effect_size",
+        "note",
+    ],
     "friedman": ["optimizer", "avg_rank", "test", "n_tasks", "statistic", "p_value", "critical_difference", "note"],
     "nemenyi": ["optimizer_a", "optimizer_b", "rank_diff", "critical_difference", "p_value", "significant"],
 }
 
 
+LATEX_CAPTIONS = {
+    "wilcoxon": (
+        f"Pairwise two-sided Wilcoxon signed-rank tests on the final test regret, runs paired by seed; p-values {CORRECTION}-corrected "
+        f"within each task (p\\_adjusted); effect size: {EFFECT} correlation (positive: optimizer\\_a has the lower regret)."
+    ),
+    "friedman": "Friedman test on the mean final test regret per task (blocks: tasks); average ranks (1 = best) and the "
+    "Nemenyi critical difference at alpha 0.05.",
+    "nemenyi": "Nemenyi post-hoc test after the Friedman test: pairs whose average ranks differ by more than the critical difference.",
+    "summary_table": "Final test regret (percentage points): mean ± standard deviation (number of seeds) per task; "
+    "average rank from the Friedman test.",
+}
+
+
 def run_stats(aggregate_dir: Path, out_dir: Path, log: TextIO = sys.stderr) -> list[Path]:
-    written = write_tables(Path(out_dir), stats_tables(Path(aggregate_dir), log), FORMATS, LATEX_COLUMNS)
+    tables = stats_tables(Path(aggregate_dir), log)
+    written = write_tables(Path(out_dir), tables, FORMATS, LATEX_COLUMNS, LATEX_CAPTIONS)
     print(f"stats: wrote {len(written)} files to {out_dir}", file=log)
     return written
