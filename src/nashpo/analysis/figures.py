@@ -118,6 +118,15 @@ def save(fig: plt.Figure, out_dir: Path, stem: str, caption: str) -> None:
     (out_dir / f"{stem}.rst").write_text(" ".join(caption.split()) + "\n")
 
 
+NO_DATA = "no test regret: the data has no\n200-epoch test accuracy (prepare it\nwith the NB201 mirror)"
+
+
+def no_data(ax: plt.Axes, message: str = NO_DATA) -> None:
+    ax.text(0.5, 0.5, message, ha="center", va="center", transform=ax.transAxes, fontsize=7, color="0.3")
+    ax.set_xticks([])
+    ax.set_yticks([])
+
+
 def empty_figure(out_dir: Path, stem: str, message: str, caption: str) -> None:
     fig, ax = plt.subplots(figsize=(PANEL_W, 1.2), layout="constrained")
     text = "\n".join(textwrap.fill(line, 60) for line in message.splitlines())
@@ -144,7 +153,11 @@ def anytime(curves: pd.DataFrame, axis: str, out_dir: Path, stem: str) -> None:
             lo, hi = c["mean_lo"].clip(lower=REGRET_FLOOR), c["mean_hi"].clip(lower=REGRET_FLOOR)
             ax.plot(c[axis], c["mean"].clip(lower=REGRET_FLOOR), color=pal[o], label=o, drawstyle="steps-post")
             ax.fill_between(c[axis], lo, hi, color=pal[o], alpha=0.2, lw=0, step="post")
-        ax.set(xscale="log", yscale="log", xlabel=xlabel, ylabel="test regret (pp)")
+        ax.set(xlabel=xlabel, ylabel="test regret (pp)")
+        if g["mean"].notna().sum() == 0:
+            no_data(ax)
+            continue
+        ax.set(xscale="log", yscale="log")
         ax.yaxis.set_major_locator(ticker.LogLocator(base=10, subs=(1.0, 2.0, 5.0)))
         ax.yaxis.set_major_formatter(ticker.FuncFormatter(lambda v, _: f"{v:g}"))
         ax.yaxis.set_minor_formatter(ticker.NullFormatter())
@@ -172,6 +185,10 @@ def final_regret(finals: pd.DataFrame, out_dir: Path) -> None:
     for (p, d), ax in panels.items():
         g = finals[(finals["protocol"] == p) & (finals["dataset"] == d)]
         present = [o for o in order if o in set(g["optimizer"])]
+        ax.set(xlabel="", ylabel="final test regret (pp)")
+        if g["test_regret"].notna().sum() == 0:
+            no_data(ax)
+            continue
         sns.boxplot(
             data=g,
             x="optimizer",
@@ -185,7 +202,6 @@ def final_regret(finals: pd.DataFrame, out_dir: Path) -> None:
             legend=False,
         )
         sns.stripplot(data=g, x="optimizer", y="test_regret", order=present, color="black", size=2.0, jitter=0.2, ax=ax)
-        ax.set(xlabel="", ylabel="final test regret (pp)")
         ax.set_ylim(bottom=0)
         ax.grid(True, axis="y", alpha=0.4)
     seeds = finals.groupby(["protocol", "dataset", "optimizer"])["seed"].nunique()
@@ -306,6 +322,9 @@ def cd_diagram(friedman: pd.DataFrame, nemenyi: pd.DataFrame, out_dir: Path) -> 
 
 def transfer_heatmap(transfer: pd.DataFrame, out_dir: Path) -> None:
     mean = transfer.groupby(["protocol", "optimizer", "search_dataset", "eval_dataset"])["test_regret"].mean().reset_index()
+    if mean["test_regret"].notna().sum() == 0:
+        empty_figure(out_dir, "transfer_heatmap", NO_DATA.replace("\n", " "), f"Transfer heatmap not drawn: {NO_DATA}.")
+        return
     panels = [
         (p, o)
         for p in protocol_order(mean["protocol"].unique())
@@ -314,7 +333,7 @@ def transfer_heatmap(transfer: pd.DataFrame, out_dir: Path) -> None:
     ncols = min(3, len(panels))
     nrows = -(-len(panels) // ncols)
     fig, axes = plt.subplots(nrows, ncols, figsize=(1.9 * ncols + 0.7, 1.75 * nrows + 0.4), squeeze=False, layout="constrained")
-    vmax = float(np.nanmax(mean["test_regret"])) if mean["test_regret"].notna().any() else 1.0
+    vmax = float(np.nanmax(mean["test_regret"]))
     rows_order = dataset_order(mean["search_dataset"].unique())
     cols_order = dataset_order(mean["eval_dataset"].unique())
     several_protocols = mean["protocol"].nunique() > 1

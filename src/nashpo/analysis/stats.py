@@ -79,7 +79,9 @@ def wilcoxon_pair(task: tuple, g: pd.DataFrame, a: str, b: str, metric: str) -> 
         "statistic": np.nan,
         "p_value": np.nan,
     }
-    if len(common) == 0:
+    if va.empty or vb.empty:
+        notes.append(f"no {metric} values (no test accuracy in the data?): not tested")
+    elif len(common) == 0:
         notes.append("no common seeds: not tested")
     elif row["n_nonzero"] == 0:
         notes.append("all paired differences are zero: not tested")
