@@ -22,11 +22,11 @@ paper: $(STAMP)
 	$(BIN)/snakemake --cores $(CORES) --configfile config/paper.yaml
 
 lint: $(STAMP)
-	$(BIN)/ruff check src tests workflow_scripts benchmarks
-	$(BIN)/ruff format --check src tests workflow_scripts benchmarks
+	$(BIN)/ruff check src tests benchmarks $(wildcard workflow_scripts/*.py)
+	$(BIN)/ruff format --check src tests benchmarks $(wildcard workflow_scripts/*.py)
 
 test: $(STAMP)
-	$(BIN)/ruff check src tests workflow_scripts benchmarks
+	$(BIN)/ruff check src tests benchmarks $(wildcard workflow_scripts/*.py)
 	$(BIN)/python -m pytest -q
 
 bench: $(STAMP)
