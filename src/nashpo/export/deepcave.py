@@ -23,6 +23,7 @@ from deepcave.runs.converters.deepcave import DeepCAVERun
 from deepcave.runs.objective import Objective
 
 from nashpo.errors import InputError
+from nashpo.runner import prepare_out_dir as writing_dir  # same refusal and temp-sibling rule as runs
 from nashpo.space import EDGE_NAMES, build_configspace
 from nashpo.triallog import RECORD_FILE, TRIALS_FILE, read_record, read_trials
 
@@ -31,17 +32,6 @@ STATUS = {"SUCCESS": Status.SUCCESS, "CRASHED": Status.CRASHED, "TIMEOUT": Statu
 
 def objectives_from(record: dict[str, Any]) -> list[Objective]:
     return [Objective(o["name"], lower=o["lower"], upper=o["upper"], optimize=o["optimize"]) for o in record["objectives"]]
-
-
-def writing_dir(out_dir: Path, force: bool) -> Path:
-    """Refuse a non-empty ``out_dir`` unless forced; return a fresh temp sibling to write into."""
-    out_dir = Path(out_dir)
-    if out_dir.exists() and (not out_dir.is_dir() or any(out_dir.iterdir())) and not force:
-        raise InputError("out", str(out_dir), "exists and is not empty; pass --force to overwrite")
-    tmp = out_dir.with_name(f".{out_dir.name}.tmp{os.getpid()}")
-    shutil.rmtree(tmp, ignore_errors=True)
-    tmp.mkdir(parents=True)
-    return tmp
 
 
 def loadable_history(path: Path) -> None:
