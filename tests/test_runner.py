@@ -70,11 +70,31 @@ def test_incumbent_is_best_valid_at_highest_fidelity(data_dir: Path, tmp_path: P
         assert row.inc_valid_acc_200 == bench.query_code(row.inc_arch_code, 200)["valid_acc"]
 
 
-def test_time_budget_stops_after_crossing(data_dir: Path, tmp_path: Path) -> None:
+def test_time_budget_drops_the_trial_that_would_cross(data_dir: Path, tmp_path: Path) -> None:
     rec = _run(data_dir, tmp_path / "run", budget=Budget(max_sim_seconds=5000.0))
     trials = read_trials(tmp_path / "run")
-    assert trials["sim_time"].iloc[-1] >= 5000.0 > trials["sim_time"].iloc[-2]
-    assert rec["sim_time"] == trials["sim_time"].iloc[-1]
+    assert trials["sim_time"].iloc[-1] <= 5000.0
+    assert rec["sim_time"] == trials["sim_time"].iloc[-1] == pytest.approx(trials["cost"].sum())
+    stop = rec["stop"]
+    assert stop["reason"] == "next trial would cross max_sim_seconds"
+    assert stop["would_end_at"] == pytest.approx(rec["sim_time"] + stop["cost"]) and stop["would_end_at"] > 5000.0
+    # the dropped trial is the one an unlimited search evaluates next
+    longer = _run(data_dir, tmp_path / "longer", budget=Budget(max_evals=len(trials) + 1))
+    assert longer["n_trials"] == len(trials) + 1
+    assert read_trials(tmp_path / "longer")["cost"].iloc[-1] == stop["cost"]
+
+
+@pytest.mark.parametrize("optimizer", ["rs", "re", "re_autodl", "reinforce", "tpe", "smac", "smac_hb", "dehb"])
+def test_no_counted_trial_ends_after_the_budget(data_dir: Path, tmp_path: Path, optimizer: str) -> None:
+    """Every optimizer, the multi-fidelity ones included, stops before the trial that would cross."""
+    limit = 2500.0
+    rec = _run(data_dir, tmp_path / "run", optimizer=optimizer, budget=Budget(max_sim_seconds=limit))
+    trials = read_trials(tmp_path / "run")
+    assert len(trials) == rec["n_trials"] > 5
+    assert trials["sim_time"].max() <= limit
+    assert (trials["sim_time"] - trials["cost"]).min() >= 0.0
+    assert rec["sim_time"] <= limit < rec["stop"]["would_end_at"]
+    assert rec["stop"]["epochs"] in rec["fidelities"]
 
 
 def test_either_limit_stops(data_dir: Path, tmp_path: Path) -> None:

@@ -35,7 +35,10 @@ VERSIONED_PACKAGES = ("nashpo", "numpy", "pandas", "pyarrow", "ConfigSpace", "sm
 
 @dataclass(frozen=True)
 class Budget:
-    """Stop when either limit is reached (the trial that crosses the time limit is kept)."""
+    """Stop when either limit is reached. One rule for every optimizer: a trial counts only if it
+    fits, i.e. ends at or before ``max_sim_seconds``. The trial that would cross the limit is not
+    evaluated, not charged and not logged, and the search ends there (the NB201 paper's scripts,
+    e.g. AutoDL-Projects ``exps/algos/reinforce.py``, break before charging such a trial too)."""
 
     max_sim_seconds: float | None = None
     max_evals: int | None = None
@@ -50,6 +53,10 @@ class Budget:
 
     def exhausted(self, n: int, sim: float) -> bool:
         return (self.max_evals is not None and n >= self.max_evals) or (self.max_sim_seconds is not None and sim >= self.max_sim_seconds)
+
+    def fits(self, sim: float, cost: float) -> bool:
+        """Whether a trial costing ``cost`` simulated seconds, started at ``sim``, ends within the budget."""
+        return self.max_sim_seconds is None or sim + cost <= self.max_sim_seconds
 
 
 def search_fidelities(bench: NB201Benchmark, protocol: str, multi_fidelity: bool, fidelities: list[int] | None) -> list[int]:
@@ -176,6 +183,7 @@ def _loop(bench, cls, optimizer, dataset, seed, budget, protocol, hp, fids, nois
     v200 = cols[f"valid_acc@{FULL_EPOCHS}"]
     t200 = cols.get(f"test_acc@{FULL_EPOCHS}")
     n = 0
+    stop: dict[str, Any] = {"reason": "budget reached"}
     while not budget.exhausted(n, sim):
         t0 = time.perf_counter()
         info = opt.ask()
@@ -184,6 +192,14 @@ def _loop(bench, cls, optimizer, dataset, seed, budget, protocol, hp, fids, nois
         if info.epochs not in fids:
             raise InputError("epochs", info.epochs, f"{optimizer} asked for a fidelity outside {fids}")
         res = bench.query_code(code, info.epochs, rng)
+        if not budget.fits(sim, res["cost"]):
+            stop = {
+                "reason": "next trial would cross max_sim_seconds",
+                "epochs": info.epochs,
+                "cost": res["cost"],
+                "would_end_at": sim + res["cost"],
+            }
+            break
         objective = 100.0 - res["valid_acc"]
         t1 = time.perf_counter()
         opt.tell(info, TrialValue(cost=objective, time=res["cost"]))
@@ -247,6 +263,7 @@ def _loop(bench, cls, optimizer, dataset, seed, budget, protocol, hp, fids, nois
         "objectives": OBJECTIVES,
         "n_trials": n,
         "sim_time": sim,
+        "stop": stop,
         "incumbent": {
             "trial": inc["trial"],
             "arch_code": inc["code"],

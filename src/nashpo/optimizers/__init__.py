@@ -12,6 +12,8 @@ from nashpo.optimizers.base import Optimizer, TrialInfo, TrialValue
 REGISTRY: dict[str, tuple[str, str]] = {
     "rs": ("nashpo.optimizers.rs", "RandomSearch"),
     "re": ("nashpo.optimizers.re", "RegularizedEvolution"),
+    "re_autodl": ("nashpo.optimizers.re", "AutoDLRegularizedEvolution"),
+    "reinforce": ("nashpo.optimizers.reinforce", "Reinforce"),
     "smac": ("nashpo.optimizers.smac_bo", "SMACBO"),
     "smac_hb": ("nashpo.optimizers.smac_hb", "SMACHyperband"),
     "dehb": ("nashpo.optimizers.dehb", "DEHBOptimizer"),
