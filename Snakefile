@@ -1,5 +1,5 @@
 # nashpo: off-the-shelf HPO optimizers as NAS methods on NAS-Bench-201.
-# Stages: data -> search -> export (DeepCAVE) -> aggregate -> stats/transfer/importance -> figures -> report.
+# Stages: data -> search -> export (DeepCAVE) -> aggregate -> stats/transfer/importance -> figures, NB201 table -> report.
 
 
 include: "rules/common.smk"
@@ -9,10 +9,12 @@ include: "rules/export.smk"
 include: "rules/aggregate.smk"
 include: "rules/stats.smk"
 include: "rules/figures.smk"
+include: "rules/nb201_table.smk"
 include: "rules/report.smk"
 
 
 rule all:
     input:
-        deepcave_dirs(),
+        export_manifests(),
         paper_figure_files(),
+        nb201_table_files(),

@@ -6,7 +6,7 @@ rule aggregate:
     output:
         AGGREGATE_FILES,
     input:
-        runs=run_dirs(),
+        runs=search_manifests(),  # chunk manifests: --runs expands them to run folders
         code=SRC / "analysis" / "aggregate.py",
     params:
         nashpo=NASHPO,

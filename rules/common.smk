@@ -1,5 +1,6 @@
 import json
 import os
+import shlex
 import sys
 from pathlib import Path
 
@@ -29,6 +30,7 @@ wildcard_constraints:
     dataset="|".join(DATASETS),
     optimizer="|".join(OPTIMIZERS),
     seed=r"\d+",
+    chunk=r"\d+-\d+",
 
 
 def adapter_file(optimizer):
@@ -46,18 +48,60 @@ def budget_args(dataset):
     b = config["budget"][dataset]
     args = []
     if "max_sim_seconds" in b:
-        args.append(f"--max-sim-seconds {b['max_sim_seconds']}")
+        args.append(f"--max-sim-seconds {shlex.quote(str(b['max_sim_seconds']))}")
     if "max_evals" in b:
-        args.append(f"--max-evals {b['max_evals']}")
+        args.append(f"--max-evals {shlex.quote(str(b['max_evals']))}")
     return " ".join(args)
 
 
+# Seeds in chunks: one search job (and one export job) per chunk of seeds (see src/nashpo/batch.py).
+SEEDS_PER_JOB = config.get("seeds_per_job", 10)
+
+
+def optimizer_seeds(optimizer):
+    """The study's seeds, or the first `seeds_by_optimizer[optimizer]` of them."""
+    n = (config.get("seeds_by_optimizer") or {}).get(optimizer)
+    return SEEDS[:n] if n else SEEDS
+
+
+def seed_chunks(optimizer):
+    from nashpo.batch import chunks
+
+    return chunks(optimizer_seeds(optimizer), SEEDS_PER_JOB)
+
+
+def chunk_seeds(optimizer, chunk):
+    found = seed_chunks(optimizer).get(chunk)
+    if found is None:
+        raise ValueError(f"config: seeds {chunk} are not a chunk of {optimizer} in this study")
+    return ",".join(map(str, found))
+
+
+def search_manifests(datasets=None):
+    return [f"{RESULTS}/runs/{d}/{o}/seeds_{c}.json" for d in datasets or DATASETS for o in OPTIMIZERS for c in seed_chunks(o)]
+
+
+def export_manifests(seeds=None):
+    """DeepCAVE export manifests of the chunks holding `seeds` (default: all)."""
+    wanted = set(seeds if seeds is not None else SEEDS)
+    return [
+        f"{RESULTS}/deepcave/{d}/{o}/seeds_{c}.json"
+        for d in DATASETS
+        for o in OPTIMIZERS
+        for c, members in seed_chunks(o).items()
+        if wanted & set(members)
+    ]
+
+
 def run_dirs():
-    return expand(f"{RESULTS}/runs/{{dataset}}/{{optimizer}}/{{seed}}", dataset=DATASETS, optimizer=OPTIMIZERS, seed=SEEDS)
+    """Per-seed run folders (written by the search chunks; not rule outputs themselves)."""
+    return [f"{RESULTS}/runs/{d}/{o}/{s}" for d in DATASETS for o in OPTIMIZERS for s in optimizer_seeds(o)]
 
 
 def deepcave_dirs(seeds=None):
-    return expand(f"{RESULTS}/deepcave/{{dataset}}/{{optimizer}}/{{seed}}", dataset=DATASETS, optimizer=OPTIMIZERS, seed=seeds or SEEDS)
+    """Per-seed DeepCAVE runs (written by the export chunks)."""
+    wanted = set(seeds if seeds is not None else SEEDS)
+    return [f"{RESULTS}/deepcave/{d}/{o}/{s}" for d in DATASETS for o in OPTIMIZERS for s in optimizer_seeds(o) if s in wanted]
 
 
 def paper_figure_files():

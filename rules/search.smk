@@ -1,14 +1,17 @@
 rule search:
-    """One optimizer x dataset x seed on the simulated clock (the adapter file is an input)."""
+    """One optimizer x dataset x chunk of seeds in one process, one atomic run folder per seed
+    (chunk rule: src/nashpo/batch.py); the adapter file is an input."""
     output:
-        directory(f"{RESULTS}/runs/{{dataset}}/{{optimizer}}/{{seed}}"),
+        f"{RESULTS}/runs/{{dataset}}/{{optimizer}}/seeds_{{chunk}}.json",
     input:
         table=f"{DATA_DIR}/nb201_{{dataset}}.parquet",
         adapter=lambda w: adapter_file(w.optimizer),
-        shared=[SRC / "runner.py", SRC / "benchmark.py", SRC / "optimizers" / "base.py", SRC / "triallog.py"],
+        shared=[SRC / "runner.py", SRC / "benchmark.py", SRC / "optimizers" / "base.py", SRC / "triallog.py", SRC / "batch.py"],
     params:
         nashpo=NASHPO,
         data_dir=lambda w, input: os.path.dirname(input.table),
+        seeds=lambda w: chunk_seeds(w.optimizer, w.chunk),
+        runs_dir=lambda w, output: os.path.dirname(output[0]),
         hp=lambda w: hyperparameters(w.optimizer),
         budget=lambda w: budget_args(w.dataset),
         protocol=config["protocol"],
@@ -16,14 +19,15 @@ rule search:
     conda:
         "../envs/environment.yml"
     log:
-        f"{RESULTS}/logs/search/{{dataset}}/{{optimizer}}/{{seed}}.log",
+        f"{RESULTS}/logs/search/{{dataset}}/{{optimizer}}/seeds_{{chunk}}.log",
     benchmark:
-        f"{RESULTS}/benchmarks/search/{{dataset}}/{{optimizer}}/{{seed}}.tsv"
+        f"{RESULTS}/benchmarks/search/{{dataset}}/{{optimizer}}/seeds_{{chunk}}.tsv"
     resources:
         mem_mb=800,
-        runtime=30,
+        runtime=60,
     group:
         "search"
     shell:
-        "{params.nashpo} --data-dir {params.data_dir} run --optimizer {wildcards.optimizer} --dataset {wildcards.dataset} --seed {wildcards.seed}"
-        " {params.budget} --protocol {params.protocol} --noise {params.noise} --hp '{params.hp}' --out {output} --force > {log} 2>&1"
+        "{params.nashpo} --data-dir {params.data_dir:q} run-chunk --optimizer {wildcards.optimizer:q} --dataset {wildcards.dataset:q}"
+        " --seeds {params.seeds:q} {params.budget} --protocol {params.protocol:q} --noise {params.noise:q} --hp {params.hp:q}"
+        " --runs-dir {params.runs_dir:q} --manifest {output:q} > {log:q} 2>&1"

@@ -48,14 +48,15 @@ rule importance:
         f"{IMPORTANCE}/importance.parquet",
         f"{IMPORTANCE}/parallel_coordinates.parquet",
     input:
-        runs=deepcave_dirs(SEEDS[: config.get("importance_seeds", 3)]),
+        runs=export_manifests(SEEDS[: config.get("importance_seeds", 3)]),
         code=SRC / "analysis" / "importance.py",
     params:
         nashpo=NASHPO,
+        runs=deepcave_dirs(SEEDS[: config.get("importance_seeds", 3)]),
         out=lambda w, output: os.path.dirname(output[0]),
     conda:
         "../envs/environment.yml"
     log:
         f"{RESULTS}/logs/importance.log",
     shell:
-        "{params.nashpo} analysis importance --deepcave {input.runs} --out {params.out} > {log} 2>&1"
+        "{params.nashpo} analysis importance --deepcave {params.runs:q} --out {params.out} > {log} 2>&1"

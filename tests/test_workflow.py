@@ -7,6 +7,7 @@ The workflow files and sources are copied into a temporary checkout so that test
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import signal
@@ -80,7 +81,10 @@ def test_end_to_end_outputs(done: Path) -> None:
     for stem in ("anytime_time", "anytime_evals", "final_regret", "rank_over_time", "cd_diagram", "transfer_heatmap", "edge_importance"):
         assert (results / "figures" / f"{stem}.png").stat().st_size > 5000
         assert (results / "figures" / f"{stem}.rst").read_text().strip()
-    assert (results / "logs" / "search" / "cifar10" / "rs" / "0.log").is_file()
+    assert (results / "logs" / "search" / "cifar10" / "rs" / "seeds_0-1.log").is_file()
+    manifest = json.loads((results / "runs" / "cifar10" / "rs" / "seeds_0-1.json").read_text())
+    assert [r["seed"] for r in manifest["runs"]] == [0, 1]  # one job, one process, one folder per seed
+    assert [r["run"] for r in manifest["runs"]] == ["results/runs/cifar10/rs/0", "results/runs/cifar10/rs/1"]
     bench = pd.read_csv(next((results / "benchmarks" / "search").rglob("*.tsv")), sep="\t")
     assert bench["max_rss"].iloc[0] > 0
 
@@ -108,17 +112,32 @@ def test_rerun_only_what_changed(done: Path, tmp_path: Path) -> None:
     root = tmp_path / "study"
     shutil.copytree(done, root, symlinks=True)  # keeps mtimes
     downstream = {"aggregate": 1, "stats": 1, "transfer": 1, "importance": 1, "figures": 1, "all": 1}
+    # one optimizer's hyperparameters: only its chunks (one per dataset) rerun
     _edit_config(root, lambda c: c["optimizers"]["re"].update(population_size=6))
-    assert planned(root) == {"search": 4, "to_deepcave": 4, **downstream}
+    assert planned(root) == {"search": 2, "to_deepcave": 2, **downstream}
     _edit_config(root, lambda c: c["optimizers"]["re"].update(population_size=8))
     assert planned(root) == {}
 
+    # seeds_per_job 2: seed 2 starts a new chunk (2-2); chunk 0-1 is untouched
+    no_importance = {"aggregate": 1, "stats": 1, "transfer": 1, "figures": 1, "all": 1}
     _edit_config(root, lambda c: c["seeds"].update(count=3))
-    assert planned(root) == {"search": 4, "to_deepcave": 4, "aggregate": 1, "stats": 1, "transfer": 1, "figures": 1, "all": 1}
+    assert planned(root) == {"search": 4, "to_deepcave": 4, **no_importance}
+    assert snakemake(root, "--cores", "2").returncode == 0
+    runs = root / "results" / "runs" / "cifar10" / "rs"
+    stamps = {p.name: p.stat().st_mtime_ns for p in runs.iterdir()}
+    # seed 3 joins chunk 2-2, which becomes 2-3: only that chunk reruns
+    _edit_config(root, lambda c: c["seeds"].update(count=4))
+    assert planned(root) == {"search": 4, "to_deepcave": 4, **no_importance}
+    assert snakemake(root, "--cores", "2").returncode == 0
+    after = {p.name: p.stat().st_mtime_ns for p in runs.iterdir()}
+    assert after["0"] == stamps["0"] and after["1"] == stamps["1"] and after["seeds_0-1.json"] == stamps["seeds_0-1.json"]
+    assert after["2"] != stamps["2"] and "seeds_2-3.json" in after
     _edit_config(root, lambda c: c["seeds"].update(count=2))
+    assert planned(root) == {"aggregate": 1, "stats": 1, "transfer": 1, "figures": 1, "all": 1}
+    assert snakemake(root, "--cores", "2").returncode == 0
 
     edit(root / "src" / "nashpo" / "optimizers" / "rs.py")
-    assert planned(root) == {"search": 4, "to_deepcave": 4, **downstream}
+    assert planned(root) == {"search": 2, "to_deepcave": 2, **downstream}
     res = snakemake(root, "--cores", "2")
     assert res.returncode == 0, res.stderr[-2000:]
 
@@ -176,7 +195,8 @@ def test_keep_going_with_a_broken_optimizer(tmp_path: Path) -> None:
     assert not (root / "results" / "runs" / "cifar10" / "re" / "0").exists()
     assert "Error in rule search" in out and "optimizer=re" in out
     assert (
-        "re.population_size='ten': must be of type int" in (root / "results" / "logs" / "search" / "cifar10" / "re" / "0.log").read_text()
+        "re.population_size='ten': must be of type int"
+        in (root / "results" / "logs" / "search" / "cifar10" / "re" / "seeds_0-1.log").read_text()
     )
 
 

@@ -15,7 +15,7 @@ from nashpo.errors import NashpoError
 
 HASH_SEED = "0"
 # Modules with ``add_commands(subparsers)``; each adds its own subcommands.
-COMMAND_MODULES = ["nashpo.cli", "nashpo.export.cli", "nashpo.analysis.cli"]
+COMMAND_MODULES = ["nashpo.cli", "nashpo.export.cli", "nashpo.analysis.cli", "nashpo.batch"]
 
 
 def _ensure_hash_seed(argv: Sequence[str]) -> None:

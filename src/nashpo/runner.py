@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import math
 import os
 import platform
@@ -86,6 +87,7 @@ def search_fidelities(bench: NB201Benchmark, protocol: str, multi_fidelity: bool
     return chosen
 
 
+@functools.cache
 def package_versions() -> dict[str, str]:
     out = {"python": platform.python_version()}
     for name in VERSIONED_PACKAGES:
@@ -144,14 +146,19 @@ def run_search(
     data_dir: Path | None = None,
     force: bool = False,
     progress: TextIO | None = sys.stderr,
+    bench: NB201Benchmark | None = None,
 ) -> dict[str, Any]:
-    """Run one search; write ``trials.parquet``, ``run.json`` and the optimizer's own output to ``out``."""
+    """Run one search; write ``trials.parquet``, ``run.json`` and the optimizer's own output to ``out``.
+
+    ``bench``: an already loaded benchmark of ``dataset`` (batches of seeds load the table once).
+    """
     check_name(optimizer)
     if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
         raise InputError("seed", seed, "must be a non-negative integer")
     if noise not in NOISE:
         raise InputError("noise", noise, f"unknown; choose from {', '.join(NOISE)}")
-    bench = NB201Benchmark(dataset, data_dir)
+    if bench is None or bench.dataset != dataset:
+        bench = NB201Benchmark(dataset, data_dir)
     cls = get_optimizer_class(optimizer)
     fids = search_fidelities(bench, protocol, cls.multi_fidelity, fidelities)
     hp = cls.check_hyperparameters(hyperparameters or {})
@@ -274,7 +281,7 @@ def _loop(bench, cls, optimizer, dataset, seed, budget, protocol, hp, fids, nois
             "test_acc_200": inc_t200,
         },
         "optimizer_output": OPTIMIZER_DIR,
-        "versions": package_versions(),
+        "versions": dict(package_versions()),
         "pythonhashseed": os.environ.get("PYTHONHASHSEED"),
         "started": started.isoformat(),
         "finished": dt.datetime.now(dt.UTC).isoformat(),

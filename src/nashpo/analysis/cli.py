@@ -1,4 +1,4 @@
-"""`nashpo analysis aggregate|stats|transfer|importance|figures` (see docs/analysis.md).
+"""`nashpo analysis aggregate|stats|transfer|importance|figures|nb201-table` (see docs/analysis.md).
 
 Each subcommand overwrites its outputs atomically and prints progress to stderr.
 """
@@ -40,6 +40,12 @@ def cmd_figures(args: argparse.Namespace) -> None:
     make_figures(Path(args.aggregate), Path(args.stats), Path(args.transfer), Path(args.importance), Path(args.out))
 
 
+def cmd_nb201_table(args: argparse.Namespace) -> None:
+    from nashpo.analysis.nb201_table import nb201_table
+
+    nb201_table(args.runs, Path(args.out), args.data_dir)
+
+
 def add_commands(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("analysis", help="aggregate runs, statistics, transfer, importance, figures")
     asub = p.add_subparsers(dest="analysis_cmd", required=True)
@@ -64,3 +70,7 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
         f.add_argument(f"--{name}", required=True, help=f"folder written by `nashpo analysis {name}`")
     f.add_argument("--out", required=True)
     f.set_defaults(func=cmd_figures)
+    n = asub.add_parser("nb201-table", help="NB201 paper's Table 5 layout: ours beside the published RS/REA/REINFORCE/BOHB rows")
+    n.add_argument("--runs", nargs="+", required=True, help="run folders, @FILE or chunk manifests (cifar10 proxy searches are used)")
+    n.add_argument("--out", required=True)
+    n.set_defaults(func=cmd_nb201_table)

@@ -16,11 +16,16 @@ DEFAULT_FORMATS = ("parquet", "csv")
 
 
 def expand_runs(items: Iterable[str | Path]) -> list[Path]:
-    """Run folders from arguments; ``@FILE`` reads one folder per line (blank lines and # comments skipped)."""
+    """Run folders from arguments; ``@FILE`` reads one folder per line (blank lines and # comments skipped);
+    a ``.json`` file is a chunk manifest of ``nashpo run-chunk`` and stands for its run folders."""
+    from nashpo.batch import run_folders
+
     out: list[Path] = []
     for item in items:
         s = str(item)
-        if s.startswith("@"):
+        if s.endswith(".json") and Path(s).is_file():
+            out += run_folders(Path(s))
+        elif s.startswith("@"):
             listing = Path(s[1:])
             if not listing.is_file():
                 raise InputError("runs", s, "run list file does not exist")

@@ -1,0 +1,31 @@
+NB201_TABLE = f"{RESULTS}/nb201_table"
+NB201_TABLE_FILES = [f"{NB201_TABLE}/nb201_table.{ext}" for ext in ("csv", "md", "tex", "rst")]
+
+
+def nb201_table_files():
+    """The table when the study searches cifar10 with the NB201 paper's proxy protocol."""
+    return NB201_TABLE_FILES if "cifar10" in DATASETS and config["protocol"] == "proxy" else []
+
+
+rule nb201_table:
+    """NB201 paper's Table 5 layout from the cifar10 searches, beside the published rows."""
+    output:
+        report(f"{NB201_TABLE}/nb201_table.csv", caption=f"../{NB201_TABLE}/nb201_table.rst", category="Tables"),
+        f"{NB201_TABLE}/nb201_table.md",
+        f"{NB201_TABLE}/nb201_table.tex",
+        f"{NB201_TABLE}/nb201_table.rst",
+        f"{NB201_TABLE}/nb201_table_runs.csv",
+    input:
+        runs=search_manifests(["cifar10"]),
+        tables=[f"{DATA_DIR}/nb201_{d}.parquet" for d in DATASETS],
+        code=SRC / "analysis" / "nb201_table.py",
+    params:
+        nashpo=NASHPO,
+        data_dir=DATA_DIR,
+        out=lambda w, output: os.path.dirname(output[0]),
+    conda:
+        "../envs/environment.yml"
+    log:
+        f"{RESULTS}/logs/nb201_table.log",
+    shell:
+        "{params.nashpo} --data-dir {params.data_dir:q} analysis nb201-table --runs {input.runs:q} --out {params.out:q} > {log:q} 2>&1"
