@@ -203,3 +203,22 @@ def test_bad_input(runs: list[Path], data_dir: Path, tmp_path: Path, oracle: pd.
     odd = write_run(tmp_path / "odd", "rs", 7, RUNS[("rs", 0)], oracle, hyperparameters={"batch": 2})
     with pytest.raises(InputError, match="mix different hyperparameters"):
         agg.load_runs([runs[0], odd])
+
+
+def test_time_limited_runs_hold_their_incumbent_until_the_budget(tmp_path: Path, oracle: pd.Series, data_dir: Path) -> None:
+    """A run stopped by max_sim_seconds ends at the budget (the crossing trial was never run), not at its last trial."""
+    budget = {"max_sim_seconds": 1200.0, "max_evals": None}
+    runs = [write_run(tmp_path / f"{o}{s}", o, s, steps, oracle, budget=budget) for (o, s), steps in RUNS.items()]
+    _, traj = agg.load_runs(runs)
+    traj = agg.add_regret(traj, agg.oracle_table(["cifar10"], data_dir), "inc_valid_acc_200", "inc_test_acc_200")
+    grids = agg.dataset_grids(traj)
+    assert grids["sim_time"]["cifar10"].max() == 1200.0
+    per_run = agg.on_grids(traj, grids)
+    at_end = per_run[(per_run["axis"] == "sim_time") & (per_run["x"] == 1200.0)]
+    assert not at_end["ended"].any()
+    rs0 = at_end[(at_end["optimizer"] == "rs") & (at_end["seed"] == 0)]
+    assert rs0["test_regret"].iloc[0] == pytest.approx(1.0)  # the last incumbent (finished at 900 s) holds until 1200 s
+    # a max_evals budget still ends at the last trial
+    evals = [write_run(tmp_path / f"e{o}{s}", o, s, steps, oracle) for (o, s), steps in RUNS.items()]
+    _, traj_e = agg.load_runs(evals)
+    assert agg.dataset_grids(traj_e)["sim_time"]["cifar10"].max() == 1000.0

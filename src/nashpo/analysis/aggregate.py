@@ -13,8 +13,11 @@ run's first trial. Grids are shared by all runs of a dataset:
 - time: ``N_GRID`` log-spaced points from the earliest first-trial finish to the latest run end;
 - evaluations: up to ``N_GRID`` log-spaced integers from 1 to the largest number of trials.
 
-Past its own end (last trial's finish time, or number of trials) a run has no value (NaN): runs are
-never extended beyond their budget.
+A run's end on the time axis is its time budget (``max_sim_seconds``) when the time limit stopped
+it: its last incumbent holds until then, and the trial that would have crossed the budget was never
+run. Otherwise (``max_evals`` stopped it) the end is the last trial's finish. On the evaluation axis
+the end is the number of trials. Past its end a run has no value (NaN): runs are never extended
+beyond their budget, and curves end at the budget.
 
 Bands: for each protocol x dataset x optimizer the seeds are resampled with replacement (``N_BOOT``
 percentile bootstrap, whole trajectories as units, ``numpy.random.default_rng`` seeded from
@@ -67,12 +70,17 @@ def load_run(run: Path) -> tuple[dict, pd.DataFrame]:
     rec = read_record(run)
     trials = read_trials(run).sort_values("trial", kind="stable").reset_index(drop=True)
     ident = {k: rec[k] for k in RUN_KEY}
+    budget = rec.get("budget") or {}
+    limit, max_evals = budget.get("max_sim_seconds"), budget.get("max_evals")
+    time_limited = limit is not None and (max_evals is None or len(trials) < max_evals)
+    end_time = float(limit) if time_limited else (float(trials["sim_time"].iloc[-1]) if len(trials) else 0.0)
     traj = pd.DataFrame(
         {
             **{k: [v] * len(trials) for k, v in ident.items()},
             "trial": trials["trial"].to_numpy(),
             "evals": np.arange(1, len(trials) + 1),
             "sim_time": trials["sim_time"].to_numpy(float),
+            "end_time": end_time,
             "inc_arch_code": trials["inc_arch_code"].to_numpy(),
             "inc_valid_acc_200": trials["inc_valid_acc_200"].to_numpy(float),
             "inc_test_acc_200": trials["inc_test_acc_200"].to_numpy(float),
@@ -166,7 +174,7 @@ def evals_grid(n_trials: np.ndarray, n: int = N_GRID) -> np.ndarray:
 
 def dataset_grids(traj: pd.DataFrame, n: int = N_GRID) -> dict[str, dict[str, np.ndarray]]:
     """{axis: {dataset: grid}} shared by all runs (protocols, optimizers, seeds) of a dataset."""
-    per_run = traj.groupby(RUN_KEY).agg(first=("sim_time", "min"), end=("sim_time", "max"), n=("evals", "max")).reset_index()
+    per_run = traj.groupby(RUN_KEY).agg(first=("sim_time", "min"), end=("end_time", "max"), n=("evals", "max")).reset_index()
     grids: dict[str, dict[str, np.ndarray]] = {"sim_time": {}, "evals": {}}
     for d, g in per_run.groupby("dataset"):
         grids["sim_time"][d] = time_grid(g["first"].to_numpy(float), g["end"].to_numpy(float), n)
@@ -177,8 +185,8 @@ def dataset_grids(traj: pd.DataFrame, n: int = N_GRID) -> dict[str, dict[str, np
 def on_grids(traj: pd.DataFrame, grids: dict[str, dict[str, np.ndarray]]) -> pd.DataFrame:
     """Per-run regret on both grids: RUN_KEY, axis, x, ended, valid_regret, test_regret.
 
-    Past the run's end (its last trial's finish time, or its number of trials) values are NaN and
-    ``ended`` is True: a run is never extended beyond its own budget.
+    Past the run's end (its time budget or last trial's finish, see the module docstring; or its
+    number of trials) values are NaN and ``ended`` is True: a run is never extended beyond its budget.
     """
     parts = []
     for key, run in traj.groupby(RUN_KEY, sort=True):
@@ -186,7 +194,7 @@ def on_grids(traj: pd.DataFrame, grids: dict[str, dict[str, np.ndarray]]) -> pd.
         for axis in AXES:
             grid = grids[axis][key[1]]
             x = run[axis].to_numpy(float)
-            ended = grid > x[-1]
+            ended = grid > (float(run["end_time"].iloc[0]) if axis == "sim_time" else x[-1])
             cols = {m: np.where(ended, np.nan, step_values(x, run[m].to_numpy(float), grid)) for m in ("valid_regret", "test_regret")}
             parts.append(
                 pd.DataFrame({**dict(zip(RUN_KEY, key, strict=True)), "axis": axis, "x": grid.astype(float), "ended": ended, **cols})

@@ -39,10 +39,7 @@ SEARCH_PROTOCOL = "proxy"
 SPLITS = ("valid", "test")
 METRICS = [(d, s) for d in DATASETS for s in SPLITS]
 LABELS = {"cifar10": "CIFAR-10", "cifar100": "CIFAR-100", "ImageNet16-120": "ImageNet16-120"}
-SOURCE = (
-    "Dong & Yang, NAS-Bench-201: Extending the Scope of Reproducible Neural Architecture Search, "
-    "ICLR 2020 (arXiv:2001.00326), Table 5"
-)
+SOURCE = "Dong & Yang, NAS-Bench-201: Extending the Scope of Reproducible Neural Architecture Search, ICLR 2020 (arXiv:2001.00326), Table 5"
 PUBLISHED_N = 500
 # NB201 paper, Table 5: (mean, std) of the 200-epoch accuracy in %, per (dataset, split), 500 runs each.
 PUBLISHED: dict[str, dict[tuple[str, str], tuple[float, float]]] = {
@@ -186,7 +183,9 @@ def cell(mean: float, std: float) -> str:
 
 def display(wide: pd.DataFrame) -> pd.DataFrame:
     """The paper's layout: one "mean±std" cell per dataset and split, then the dSE columns."""
-    out = pd.DataFrame({"Method": wide["method"], "Source": wide["source"], "n": wide["n"].map(lambda v: "" if pd.isna(v) else str(int(v)))})
+    out = pd.DataFrame(
+        {"Method": wide["method"], "Source": wide["source"], "n": wide["n"].map(lambda v: "" if pd.isna(v) else str(int(v)))}
+    )
     for d, s in METRICS:
         out[f"{LABELS[d]} {s}"] = [cell(m, sd) for m, sd in zip(wide[col(d, s, "mean")], wide[col(d, s, "std")], strict=True)]
     out["vs"] = wide["counterpart"].where(wide["source"] == "ours", "")
