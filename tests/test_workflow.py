@@ -85,6 +85,11 @@ def test_end_to_end_outputs(done: Path) -> None:
     manifest = json.loads((results / "runs" / "cifar10" / "rs" / "seeds_0-1.json").read_text())
     assert [r["seed"] for r in manifest["runs"]] == [0, 1]  # one job, one process, one folder per seed
     assert [r["run"] for r in manifest["runs"]] == ["results/runs/cifar10/rs/0", "results/runs/cifar10/rs/1"]
+    table = (results / "nb201_table" / "nb201_table.md").read_text()
+    assert "| REA " in table and "| rs " in table and "Dong & Yang" in table
+    wide = pd.read_csv(results / "nb201_table" / "nb201_table.csv")
+    assert set(wide.loc[wide["source"] == "ours", "method"]) == {"rs", "re"}
+    assert (wide.loc[wide["source"] == "ours", "n"] == 2).all()
     bench = pd.read_csv(next((results / "benchmarks" / "search").rglob("*.tsv")), sep="\t")
     assert bench["max_rss"].iloc[0] > 0
 
@@ -111,7 +116,7 @@ def edit(path: Path) -> None:
 def test_rerun_only_what_changed(done: Path, tmp_path: Path) -> None:
     root = tmp_path / "study"
     shutil.copytree(done, root, symlinks=True)  # keeps mtimes
-    downstream = {"aggregate": 1, "stats": 1, "transfer": 1, "importance": 1, "figures": 1, "all": 1}
+    downstream = {"aggregate": 1, "stats": 1, "transfer": 1, "importance": 1, "figures": 1, "nb201_table": 1, "all": 1}
     # one optimizer's hyperparameters: only its chunks (one per dataset) rerun
     _edit_config(root, lambda c: c["optimizers"]["re"].update(population_size=6))
     assert planned(root) == {"search": 2, "to_deepcave": 2, **downstream}
@@ -119,7 +124,7 @@ def test_rerun_only_what_changed(done: Path, tmp_path: Path) -> None:
     assert planned(root) == {}
 
     # seeds_per_job 2: seed 2 starts a new chunk (2-2); chunk 0-1 is untouched
-    no_importance = {"aggregate": 1, "stats": 1, "transfer": 1, "figures": 1, "all": 1}
+    no_importance = {"aggregate": 1, "stats": 1, "transfer": 1, "figures": 1, "nb201_table": 1, "all": 1}
     _edit_config(root, lambda c: c["seeds"].update(count=3))
     assert planned(root) == {"search": 4, "to_deepcave": 4, **no_importance}
     assert snakemake(root, "--cores", "2").returncode == 0
@@ -133,7 +138,7 @@ def test_rerun_only_what_changed(done: Path, tmp_path: Path) -> None:
     assert after["0"] == stamps["0"] and after["1"] == stamps["1"] and after["seeds_0-1.json"] == stamps["seeds_0-1.json"]
     assert after["2"] != stamps["2"] and "seeds_2-3.json" in after
     _edit_config(root, lambda c: c["seeds"].update(count=2))
-    assert planned(root) == {"aggregate": 1, "stats": 1, "transfer": 1, "figures": 1, "all": 1}
+    assert planned(root) == no_importance
     assert snakemake(root, "--cores", "2").returncode == 0
 
     edit(root / "src" / "nashpo" / "optimizers" / "rs.py")
@@ -228,6 +233,7 @@ def test_report_has_every_figure(done: Path) -> None:
     html = (done / "report.html").read_text(errors="ignore")
     for stem in ("anytime_time", "cd_diagram", "transfer_heatmap", "edge_importance"):
         assert f"{stem}.png" in html
+    assert "nb201_table.csv" in html
 
 
 def test_lint_and_schema_errors(tmp_path: Path) -> None:
