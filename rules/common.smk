@@ -106,3 +106,13 @@ def deepcave_dirs(seeds=None):
 
 def paper_figure_files():
     return expand(f"{RESULTS}/figures/{{stem}}.{{ext}}", stem=PAPER_FIGURES, ext=["png", "pdf"])
+
+
+NB201_TABLE = f"{RESULTS}/nb201_table"
+
+
+def nb201_table_files():
+    """The NB201 Table 5 comparison when the study searches cifar10 with the paper's proxy protocol."""
+    if "cifar10" not in DATASETS or config["protocol"] != "proxy":
+        return []
+    return [f"{NB201_TABLE}/nb201_table.{ext}" for ext in ("csv", "md", "tex", "rst")]

@@ -1,12 +1,3 @@
-NB201_TABLE = f"{RESULTS}/nb201_table"
-NB201_TABLE_FILES = [f"{NB201_TABLE}/nb201_table.{ext}" for ext in ("csv", "md", "tex", "rst")]
-
-
-def nb201_table_files():
-    """The table when the study searches cifar10 with the NB201 paper's proxy protocol."""
-    return NB201_TABLE_FILES if "cifar10" in DATASETS and config["protocol"] == "proxy" else []
-
-
 rule nb201_table:
     """NB201 paper's Table 5 layout from the cifar10 searches, beside the published rows."""
     output:
@@ -21,7 +12,7 @@ rule nb201_table:
         code=SRC / "analysis" / "nb201_table.py",
     params:
         nashpo=NASHPO,
-        data_dir=DATA_DIR,
+        data_dir=lambda w, input: os.path.dirname(input.tables[0]),
         out=lambda w, output: os.path.dirname(output[0]),
     conda:
         "../envs/environment.yml"
