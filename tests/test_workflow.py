@@ -245,3 +245,26 @@ def test_lint_and_schema_errors(tmp_path: Path) -> None:
     res = snakemake(root, "-n")
     out = res.stdout + res.stderr
     assert res.returncode != 0 and "quick" in out and "protocol" in out
+
+
+def test_chunk_rules_quote_config_values(tmp_path: Path) -> None:
+    """Paths with spaces and hyperparameters with shell characters reach the search, export and table
+    commands as single quoted words (dry run, printed shell commands)."""
+    import shlex
+
+    cfg = yaml.safe_load(yaml.safe_dump(TINY))
+    cfg["results_dir"] = "my results"
+    cfg["datasets"] = ["cifar10"]
+    cfg["optimizers"] = {"re": {"population_size": 8, "tournament": "with_replacement; touch hacked"}}
+    root = checkout(tmp_path, cfg)
+    res = snakemake(root, "-n", "-p", "--cores", "1", "my results/nb201_table/nb201_table.csv")
+    assert res.returncode == 0, res.stderr[-3000:]
+    lines = [line.strip() for line in (res.stdout + res.stderr).splitlines() if "run-chunk" in line or "nb201-table" in line]
+    assert lines, res.stdout[-3000:]
+    for line in lines:
+        words = shlex.split(line)
+        assert "my results/runs/cifar10/re/seeds_0-1.json" in words or "my results/nb201_table" in words
+    chunk = shlex.split(next(line for line in lines if "run-chunk" in line))
+    hp = chunk[chunk.index("--hp") + 1]
+    assert yaml.safe_load(hp)["tournament"] == "with_replacement; touch hacked"
+    assert not (root / "hacked").exists()
