@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import importlib
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from nashpo.errors import InputError
-from nashpo.optimizers.base import Optimizer, TrialInfo, TrialValue
+
+if TYPE_CHECKING:  # base imports ConfigSpace (~0.7 s): the workflow only needs the registry
+    from nashpo.optimizers.base import Optimizer
 
 # name -> (module, class)
 REGISTRY: dict[str, tuple[str, str]] = {
@@ -21,6 +24,14 @@ REGISTRY: dict[str, tuple[str, str]] = {
 }
 
 __all__ = ["REGISTRY", "Optimizer", "TrialInfo", "TrialValue", "adapter_source", "get_optimizer_class"]
+
+
+def __getattr__(name: str) -> Any:
+    if name in ("Optimizer", "TrialInfo", "TrialValue"):
+        from nashpo.optimizers import base
+
+        return getattr(base, name)
+    raise AttributeError(name)
 
 
 def check_name(name: str) -> str:
