@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 CORES ?= 8
 
-.PHONY: run test lint data bench paper clean-venv
+.PHONY: run test lint data bench paper paper-table clean-venv
 
 $(STAMP): envs/requirements.lock pyproject.toml envs/install.sh
 	PYTHON=$(PYTHON) VENV=$(VENV) bash envs/install.sh
@@ -20,6 +20,9 @@ run: $(STAMP)
 
 paper: $(STAMP)
 	$(BIN)/snakemake --cores $(CORES) --configfile config/paper.yaml
+
+paper-table: $(STAMP)
+	$(BIN)/snakemake --cores $(CORES) nb201_table --configfile config/paper.yaml
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks $(wildcard workflow_scripts/*.py)
