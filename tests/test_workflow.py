@@ -167,16 +167,17 @@ def test_sigkill_then_rerun_completes_identically(done: Path, tmp_path: Path) ->
 def test_keep_going_with_a_broken_optimizer(tmp_path: Path) -> None:
     cfg = yaml.safe_load(yaml.safe_dump(TINY))
     cfg["datasets"] = ["cifar10"]
-    cfg["optimizers"]["re"] = {"population_size": "ten"}
+    cfg["optimizers"]["smac_hb"] = {"eta": 3}  # valid on its own; fails in the job: both rungs map to 200 epochs
     root = checkout(tmp_path, cfg)
     res = snakemake(root, "--cores", "2", "--keep-going")
     out = res.stdout + res.stderr
     assert res.returncode != 0
     assert len(list((root / "results" / "runs" / "cifar10" / "rs").glob("*/run.json"))) == 2
-    assert not (root / "results" / "runs" / "cifar10" / "re" / "0").exists()
-    assert "Error in rule search" in out and "optimizer=re" in out
+    assert not (root / "results" / "runs" / "cifar10" / "smac_hb" / "0").exists()
+    assert "Error in rule search" in out and "smac_hb/0" in out
     assert (
-        "re.population_size='ten': must be of type int" in (root / "results" / "logs" / "search" / "cifar10" / "re" / "0.log").read_text()
+        "smac_hb.eta=3: all Hyperband rungs map to [200]"
+        in (root / "results" / "logs" / "search" / "cifar10" / "smac_hb" / "0.log").read_text()
     )
 
 

@@ -28,13 +28,14 @@ from __future__ import annotations
 import json
 import sys
 import zlib
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TextIO
 
 import numpy as np
 import pandas as pd
 
-from nashpo.analysis.io import write_tables
+from nashpo.analysis.io import MISSING_RUNS, missing_runs_table, write_tables
 from nashpo.benchmark import NB201Benchmark
 from nashpo.data.tables import FULL_EPOCHS
 from nashpo.errors import InputError
@@ -310,7 +311,14 @@ def aggregate_tables(run_dirs: list[Path], data_dir: Path | None = None, log: Te
     }
 
 
-def aggregate(run_dirs: list[Path], out_dir: Path, data_dir: Path | None = None, log: TextIO = sys.stderr) -> list[Path]:
-    written = write_tables(Path(out_dir), aggregate_tables(run_dirs, data_dir, log))
+def aggregate(
+    run_dirs: list[Path], out_dir: Path, data_dir: Path | None = None, log: TextIO = sys.stderr, missing: Sequence[str | Path] = ()
+) -> list[Path]:
+    """``missing``: runs of the study that did not finish; listed in ``missing_runs`` and downstream."""
+    tables = aggregate_tables(run_dirs, data_dir, log)
+    tables[MISSING_RUNS] = missing_runs_table(missing)
+    if missing:
+        print(f"aggregate: {len(missing)} missing run(s) listed in {MISSING_RUNS}.csv", file=log)
+    written = write_tables(Path(out_dir), tables)
     print(f"aggregate: wrote {len(written)} files to {out_dir}", file=log)
     return written
