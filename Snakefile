@@ -16,3 +16,7 @@ rule all:
     input:
         deepcave_dirs(),
         paper_figure_files(),
+
+
+onerror:
+    print_failure_summary(log)

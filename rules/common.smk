@@ -1,5 +1,6 @@
 import json
 import os
+import re
 import shlex
 import sys
 from pathlib import Path
@@ -30,7 +31,7 @@ def check_config():
     `snakemake -n` with one line naming the field, before any job runs."""
     from nashpo.errors import InputError
     from nashpo.optimizers import get_optimizer_class
-    from nashpo.runner import Budget, check_seed
+    from nashpo.runner import MAX_SEED, Budget
 
     for d in DATASETS:
         if d not in config["budget"]:
@@ -41,7 +42,8 @@ def check_config():
                 Budget(**config["budget"][d])
             except InputError as exc:
                 raise InputError(f"budget.{d}.{exc.field}", exc.value, exc.problem) from None
-        check_seed(SEEDS[-1], "seeds.start + seeds.count - 1")
+        if SEEDS[-1] > MAX_SEED:
+            raise InputError("seeds", config["seeds"], f"the last seed {SEEDS[-1]} exceeds {MAX_SEED} (seeds are 32-bit)")
         for name, hp in config["optimizers"].items():
             try:
                 get_optimizer_class(name).check_hyperparameters(hp or {})
@@ -111,6 +113,9 @@ def deepcave_dirs(seeds=None):
     return [d for d in dirs if finished(d.replace(f"{RESULTS}/deepcave/", f"{RESULTS}/runs/", 1))]
 
 
+FAILED_JOB = re.compile(r"^Error in r\w+ (\S+):$")  # Snakemake's header of a failed job
+
+
 def failed_jobs(logfiles):
     """(rule, wildcards, log) of every failed job in Snakemake's own log of this invocation."""
     failed = []
@@ -121,8 +126,9 @@ def failed_jobs(logfiles):
             continue
         job = None
         for line in lines:
-            if line.startswith("Error in rule "):
-                job = {"rule": line[len("Error in rule ") :].rstrip(":"), "output": "", "log": ""}
+            m = FAILED_JOB.match(line)
+            if m:
+                job = {"rule": m[1], "output": "", "log": ""}
                 failed.append(job)
             elif job is not None and line.startswith("    "):
                 key, _, value = line.strip().partition(": ")
@@ -148,16 +154,13 @@ def print_failure_summary(logfiles):
     print(f"nashpo: {len(jobs)} job(s) failed:", file=sys.stderr)
     for job in jobs:
         where = f" -> {job['output']}" if job["output"] else ""
-        reason = last_line(job["log"]) if job["log"] else ""
-        print(f"  FAILED {job['rule']}{where}: log {job['log'] or '-'}{': ' + reason if reason else ''}", file=sys.stderr)
+        reason = f": {last_line(job['log'])}" if job["log"] else ""
+        print(f"  FAILED {job['rule']}{where}: log {job['log'] or '-'}{reason}", file=sys.stderr)
     print(
         "nashpo: to analyse the runs that finished, rerun with --config allow_missing_runs=True (see docs/hardening.md)",
         file=sys.stderr,
     )
 
-
-onerror:
-    print_failure_summary(log)
 
 
 def paper_figure_files():
