@@ -35,7 +35,7 @@ def check_config():
 
     for d in DATASETS:
         if d not in config["budget"]:
-            raise ValueError(f"config: budget.{d} is missing (every dataset needs a budget)")
+            sys.exit(f"config: budget.{d} is missing (every dataset needs a budget)")
     try:
         for d in DATASETS:
             try:
@@ -50,7 +50,7 @@ def check_config():
             except InputError as exc:
                 raise InputError(f"optimizers.{exc.field}", exc.value, exc.problem) from None
     except InputError as exc:
-        raise ValueError(f"config: {exc}") from None
+        sys.exit(f"config: {exc}")
 
 
 check_config()
@@ -98,7 +98,7 @@ def analysed_runs():
         return runs
     done = [r for r in runs if finished(r)]
     if not done:
-        raise ValueError("config: allow_missing_runs=True: no run has finished yet; run the study first (snakemake --keep-going)")
+        sys.exit("config: allow_missing_runs=True: no run has finished yet; run the study first (snakemake --keep-going)")
     return done
 
 

@@ -252,8 +252,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"nashpo: error: {_one_line(str(exc))}", file=sys.stderr)
         return 2
     except OSError as exc:  # full disk, read-only file system, permissions: name the file, no traceback
+        from nashpo.outdir import os_reason
+
         where = f"{exc.filename}: " if exc.filename else ""
-        print(f"nashpo: error: {where}{exc.strerror or exc}", file=sys.stderr)
+        print(f"nashpo: error: {where}{os_reason(exc)}", file=sys.stderr)
         return 1
     return 0
 

@@ -17,7 +17,6 @@ Rules shared by ``nashpo run`` and ``nashpo to-deepcave``:
 
 from __future__ import annotations
 
-import errno
 import os
 import re
 import shutil
@@ -123,7 +122,7 @@ def prepare_out_dir(out: Path, force: bool, kind: str = "run", sources: Iterable
         shutil.rmtree(tmp, ignore_errors=True)
         tmp.mkdir()
     except OSError as exc:
-        raise InputError("out", str(out), f"cannot be written ({os.strerror(exc.errno or errno.EIO)})") from exc
+        raise InputError("out", str(out), f"cannot be written ({os_reason(exc)})") from exc
     return tmp
 
 
@@ -136,6 +135,14 @@ def finish_out_dir(tmp: Path, out: Path) -> None:
     os.replace(tmp, out)
     if old.exists():
         shutil.rmtree(old) if old.is_dir() else old.unlink()
+
+
+def os_reason(exc: OSError) -> str:
+    """The system's one-line reason for an OSError (pyarrow's carry extra detail lines)."""
+    if exc.errno:
+        return os.strerror(exc.errno)
+    text = " ".join(str(exc).split())
+    return text or type(exc).__name__
 
 
 def discard(tmp: Path) -> None:

@@ -20,7 +20,7 @@ from nashpo.data.tables import FULL_EPOCHS
 from nashpo.errors import InputError
 from nashpo.optimizers import check_name, get_optimizer_class
 from nashpo.optimizers.base import TrialValue
-from nashpo.outdir import discard, finish_out_dir, prepare_out_dir
+from nashpo.outdir import discard, finish_out_dir, os_reason, prepare_out_dir
 from nashpo.space import EDGE_NAMES, OPS, arch_str, code_to_ops, config_to_code
 from nashpo.triallog import OBJECTIVES, RECORD_FILE, TRIALS_FILE, TrialLog, write_json_atomic
 
@@ -162,6 +162,9 @@ def run_search(
     try:
         record = _loop(bench, cls, optimizer, dataset, seed, budget, protocol, hp, fids, noise, tmp, Path(out), progress)
         finish_out_dir(tmp, Path(out))
+    except OSError as exc:  # full disk, read-only file system ...: one line naming --out, nothing left
+        discard(tmp)
+        raise InputError("out", str(out), f"cannot be written ({os_reason(exc)})") from exc
     except BaseException:
         discard(tmp)
         raise
