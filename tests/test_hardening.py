@@ -479,12 +479,13 @@ def test_stats_failure_removes_its_stale_outputs(capsys, tmp_path: Path) -> None
     out = tmp_path / "stats"
     out.mkdir()
     (out / "wilcoxon.csv").write_text("stale")
-    (out / ".nashpo-outputs.json").write_text('["wilcoxon.csv"]')
+    (tmp_path / ".stats.outputs.json").write_text('["wilcoxon.csv"]')  # written by the last successful call
     (out / "keep.txt").write_text("mine")
     rc, err = cli(capsys, "analysis", "stats", "--aggregate", tmp_path / "nowhere", "--out", out)
     assert rc == 2
     one_line(err, "per_run_final.parquet", "missing input")
     assert sorted(p.name for p in out.iterdir()) == ["keep.txt"]
+    assert not (tmp_path / ".stats.outputs.json").exists()
 
 
 # ------------------------------------------------------------------ the workflow: config checks before any job, quoting, failures

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -112,11 +113,12 @@ def write_json_atomic(obj: Any, path: Path) -> None:
 
 
 RERUN_FIX = "delete the run folder and rerun its search"
-RECORD_KEYS = ("optimizer", "dataset", "seed", "protocol", "objectives", "n_trials", "benchmark")
+RECORD_KEYS = ("optimizer", "dataset", "seed", "protocol")  # the run identity every reader needs
 
 
-def read_trials(run_dir: Path) -> pd.DataFrame:
-    """The trial log; a missing, unreadable, incomplete or empty file is a DataError naming it."""
+def read_trials(run_dir: Path, columns: Sequence[str] | None = None) -> pd.DataFrame:
+    """The trial log; a missing, unreadable or empty file, or one without ``columns`` (default: all of
+    the schema), is a DataError naming it."""
     path = Path(run_dir)
     if path.is_dir():
         path = path / TRIALS_FILE
@@ -126,7 +128,7 @@ def read_trials(run_dir: Path) -> pd.DataFrame:
         frame = pd.read_parquet(path)
     except Exception as exc:
         raise DataError(path, f"trial log is unreadable ({type(exc).__name__}: {_first_line(exc)})", RERUN_FIX) from exc
-    missing = [name for name in SCHEMA.names if name not in frame.columns]
+    missing = [name for name in (SCHEMA.names if columns is None else columns) if name not in frame.columns]
     if missing:
         raise DataError(path, f"trial log lacks column(s) {', '.join(missing)}", RERUN_FIX)
     if frame.empty:

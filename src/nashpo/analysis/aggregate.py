@@ -51,6 +51,7 @@ N_BOOT = 1000
 BOOT_SEED = 0
 CI_LEVEL = 0.95
 REGRET_DECIMALS = 6
+TRAJECTORY_COLUMNS = ("trial", "sim_time", "inc_arch_code", "inc_valid_acc_200", "inc_test_acc_200")
 # Settings that must agree between the seeds of one protocol x dataset x optimizer.
 SETTINGS = ("hyperparameters", "noise", "budget", "fidelities")
 
@@ -66,7 +67,7 @@ def setting(value: object) -> str:
 def load_run(run: Path) -> tuple[dict, pd.DataFrame]:
     """(final row, trajectory) of one run folder; identity from run.json, never from the path."""
     rec = read_record(run)
-    trials = read_trials(run).sort_values("trial", kind="stable").reset_index(drop=True)
+    trials = read_trials(run, TRAJECTORY_COLUMNS).sort_values("trial", kind="stable").reset_index(drop=True)
     ident = {k: rec[k] for k in RUN_KEY}
     traj = pd.DataFrame(
         {

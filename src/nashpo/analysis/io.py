@@ -15,8 +15,9 @@ from nashpo.triallog import RECORD_FILE, TRIALS_FILE
 
 # Formats written per table unless a stage asks otherwise.
 DEFAULT_FORMATS = ("parquet", "csv")
-# Names of the files a stage's last successful call wrote into its output folder.
-MANIFEST = ".nashpo-outputs.json"
+# Beside each stage's output folder ``X``: ``.X.outputs.json``, the names of the files its last
+# successful call wrote there (kept outside the folder, so the folder holds only the outputs).
+MANIFEST_SUFFIX = ".outputs.json"
 MISSING_RUNS = "missing_runs"
 
 
@@ -107,9 +108,14 @@ def _files(folder: Path) -> dict[str, tuple[int, int]]:
     return {p.name: (p.stat().st_ino, p.stat().st_mtime_ns) for p in folder.iterdir() if p.is_file() and not p.name.startswith(".")}
 
 
+def manifest_path(out_dir: Path) -> Path:
+    out_dir = Path(out_dir).absolute()
+    return out_dir.with_name(f".{out_dir.name}{MANIFEST_SUFFIX}")
+
+
 def _manifest(folder: Path) -> list[str]:
     try:
-        names = json.loads((folder / MANIFEST).read_text())
+        names = json.loads(manifest_path(folder).read_text())
     except (OSError, ValueError):
         return []
     return [n for n in names if isinstance(n, str) and "/" not in n and not n.startswith(".")] if isinstance(names, list) else []
@@ -119,7 +125,7 @@ def _manifest(folder: Path) -> list[str]:
 def stage_outputs(out_dir: Path) -> Iterator[None]:
     """All or nothing per analysis stage.
 
-    On success the names of the files this call wrote are kept in ``.nashpo-outputs.json``. On
+    On success the names of the files this call wrote are kept in ``manifest_path(out_dir)``. On
     failure the files of the last successful call are deleted, so no stale table or figure stays
     beside the error as if it were current; other files in the folder are never touched.
     """
@@ -130,13 +136,14 @@ def stage_outputs(out_dir: Path) -> Iterator[None]:
     except BaseException:
         for name in _manifest(out_dir):
             (out_dir / name).unlink(missing_ok=True)
-        (out_dir / MANIFEST).unlink(missing_ok=True)
+        manifest_path(out_dir).unlink(missing_ok=True)
         raise
     after = _files(out_dir)
     written = sorted(n for n, stamp in after.items() if before.get(n) != stamp)
-    tmp = out_dir / f".{MANIFEST}.tmp{os.getpid()}"
+    manifest = manifest_path(out_dir)
+    tmp = manifest.with_name(f"{manifest.name}.tmp{os.getpid()}")
     tmp.write_text(json.dumps(written, indent=0) + "\n")
-    os.replace(tmp, out_dir / MANIFEST)
+    os.replace(tmp, manifest)
 
 
 def missing_runs_table(run_dirs: Iterable[str | Path]) -> pd.DataFrame:
