@@ -317,14 +317,16 @@ def test_sigkill_during_force_overwrite_keeps_the_old_run(nashpo_env: dict, tmp_
     assert tree(out) == before  # the old run is complete and untouched
 
 
-def test_sigkill_during_export_then_rerun_is_identical(nashpo_env: dict, tmp_path: Path, done_run: Path) -> None:
-    run = copy_run(done_run, tmp_path / "run")
+def test_sigkill_during_export_then_rerun_is_identical(nashpo_env: dict, tmp_path: Path) -> None:
+    run = tmp_path / "run"  # 2,000 trials: saving and re-loading the export takes long enough to be hit
+    nashpo = [sys.executable, "-m", "nashpo"]
+    assert subprocess.run([*nashpo, *RUN[:-1], "2000", "--out", run], env=nashpo_env, capture_output=True).returncode == 0
     args = ["to-deepcave", "--from", "trial-log", run]
-    assert subprocess.run([sys.executable, "-m", "nashpo", *args, "--out", tmp_path / "ref"], env=nashpo_env).returncode == 0
+    assert subprocess.run([*nashpo, *map(str, args), "--out", tmp_path / "ref"], env=nashpo_env, capture_output=True).returncode == 0
     proc = _spawn([*args, "--out", tmp_path / "dc"], nashpo_env)
     _kill_when(proc, tmp_path, ".dc.tmp", timeout=180, delay=0.0)  # while the export is saved and checked
     assert not (tmp_path / "dc").exists()
-    res = subprocess.run([sys.executable, "-m", "nashpo", *args, "--out", tmp_path / "dc"], env=nashpo_env, capture_output=True, text=True)
+    res = subprocess.run([*nashpo, *map(str, args), "--out", tmp_path / "dc"], env=nashpo_env, capture_output=True, text=True)
     assert res.returncode == 0, res.stderr
     assert sorted(p.name for p in tmp_path.iterdir()) == ["dc", "ref", "run"]
     ref = {p.name: p.read_bytes() for p in (tmp_path / "ref").iterdir() if p.is_file()}
