@@ -18,3 +18,7 @@ rule all:
         export_manifests(),
         paper_figure_files(),
         nb201_table_files(),
+
+
+onerror:
+    print_failure_summary(log)

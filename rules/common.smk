@@ -1,5 +1,6 @@
 import json
 import os
+import re
 import shlex
 import sys
 from pathlib import Path
@@ -12,7 +13,8 @@ if not config:
     raise ValueError("no config: run with --configfile config.yaml (the default profile does this)")
 validate(config, "../schemas/config.schema.yaml")
 
-NASHPO = f"PYTHONHASHSEED=0 {sys.executable} -m nashpo"
+# Every value from the config reaches a shell quoted ({x:q}) or as JSON in a quoted argument.
+NASHPO = f"PYTHONHASHSEED=0 {shlex.quote(sys.executable)} -m nashpo"
 SRC = Path(os.path.relpath(Path(workflow.basedir) / "src" / "nashpo"))  # relative: a moved checkout keeps its state
 RESULTS = config["results_dir"]
 DATA_DIR = config.get("data_dir") or f"{RESULTS}/data"
@@ -21,9 +23,37 @@ OPTIMIZERS = list(config["optimizers"])
 DATASETS = list(config["datasets"])
 PAPER_FIGURES = ["anytime_time", "anytime_evals", "final_regret", "rank_over_time", "cd_diagram", "transfer_heatmap", "edge_importance"]
 
-for _d in DATASETS:
-    if _d not in config["budget"]:
-        raise ValueError(f"config: budget.{_d} is missing (every dataset needs a budget)")
+ALLOW_MISSING = bool(config.get("allow_missing_runs", False))
+
+
+def check_config():
+    """Checks the schema cannot express, with the package's own validators: a bad value stops
+    `snakemake -n` with one line naming the field, before any job runs."""
+    from nashpo.errors import InputError
+    from nashpo.optimizers import get_optimizer_class
+    from nashpo.runner import MAX_SEED, Budget
+
+    for d in DATASETS:
+        if d not in config["budget"]:
+            sys.exit(f"config: budget.{d} is missing (every dataset needs a budget)")
+    try:
+        for d in DATASETS:
+            try:
+                Budget(**config["budget"][d])
+            except InputError as exc:
+                raise InputError(f"budget.{d}.{exc.field}", exc.value, exc.problem) from None
+        if SEEDS[-1] > MAX_SEED:
+            raise InputError("seeds", config["seeds"], f"the last seed {SEEDS[-1]} exceeds {MAX_SEED} (seeds are 32-bit)")
+        for name, hp in config["optimizers"].items():
+            try:
+                get_optimizer_class(name).check_hyperparameters(hp or {})
+            except InputError as exc:
+                raise InputError(f"optimizers.{exc.field}", exc.value, exc.problem) from None
+    except InputError as exc:
+        sys.exit(f"config: {exc}")
+
+
+check_config()
 
 
 wildcard_constraints:
@@ -81,16 +111,25 @@ def search_manifests(datasets=None):
     return [f"{RESULTS}/runs/{d}/{o}/seeds_{c}.json" for d in datasets or DATASETS for o in OPTIMIZERS for c in seed_chunks(o)]
 
 
-def export_manifests(seeds=None):
-    """DeepCAVE export manifests of the chunks holding `seeds` (default: all)."""
+def search_done(dataset, optimizer, chunk):
+    return os.path.isfile(f"{RESULTS}/runs/{dataset}/{optimizer}/seeds_{chunk}.json")
+
+
+def exported_chunks(seeds=None):
+    """(dataset, optimizer, chunk, members) holding `seeds`; with allow_missing_runs only chunks whose search finished."""
     wanted = set(seeds if seeds is not None else SEEDS)
     return [
-        f"{RESULTS}/deepcave/{d}/{o}/seeds_{c}.json"
+        (d, o, c, members)
         for d in DATASETS
         for o in OPTIMIZERS
         for c, members in seed_chunks(o).items()
-        if wanted & set(members)
+        if wanted & set(members) and (not ALLOW_MISSING or search_done(d, o, c))
     ]
+
+
+def export_manifests(seeds=None):
+    """DeepCAVE export manifests of the chunks holding `seeds` (default: all)."""
+    return [f"{RESULTS}/deepcave/{d}/{o}/seeds_{c}.json" for d, o, c, _ in exported_chunks(seeds)]
 
 
 def run_dirs():
@@ -98,10 +137,78 @@ def run_dirs():
     return [f"{RESULTS}/runs/{d}/{o}/{s}" for d in DATASETS for o in OPTIMIZERS for s in optimizer_seeds(o)]
 
 
+def finished(run):
+    return os.path.isfile(os.path.join(run, "run.json"))
+
+
+def analysed_runs():
+    """Chunk manifests of all runs; with allow_missing_runs the run folders that finished (run.json written)."""
+    if not ALLOW_MISSING:
+        return search_manifests()
+    done = [r for r in run_dirs() if finished(r)]
+    if not done:
+        sys.exit("config: allow_missing_runs=True: no run has finished yet; run the study first (snakemake --keep-going)")
+    return done
+
+
+def missing_runs():
+    return [r for r in run_dirs() if not finished(r)] if ALLOW_MISSING else []
+
+
 def deepcave_dirs(seeds=None):
-    """Per-seed DeepCAVE runs (written by the export chunks)."""
+    """Per-seed DeepCAVE runs (written by the export chunks; with allow_missing_runs only chunks whose search finished)."""
     wanted = set(seeds if seeds is not None else SEEDS)
-    return [f"{RESULTS}/deepcave/{d}/{o}/{s}" for d in DATASETS for o in OPTIMIZERS for s in optimizer_seeds(o) if s in wanted]
+    return [f"{RESULTS}/deepcave/{d}/{o}/{s}" for d, o, _, members in exported_chunks(seeds) for s in members if s in wanted]
+
+
+FAILED_JOB = re.compile(r"^Error in r\w+ (\S+):$")  # Snakemake's header of a failed job
+
+
+def failed_jobs(logfiles):
+    """(rule, wildcards, log) of every failed job in Snakemake's own log of this invocation."""
+    failed = []
+    for logfile in logfiles or []:
+        try:
+            lines = Path(logfile).read_text(errors="replace").splitlines()
+        except OSError:
+            continue
+        job = None
+        for line in lines:
+            m = FAILED_JOB.match(line)
+            if m:
+                job = {"rule": m[1], "output": "", "log": ""}
+                failed.append(job)
+            elif job is not None and line.startswith("    "):
+                key, _, value = line.strip().partition(": ")
+                if key in ("output", "log"):
+                    job[key] = value.replace(" (check log file(s) for error details)", "")
+            elif job is not None and line.strip():
+                job = None
+    return failed
+
+
+def last_line(path):
+    try:
+        lines = [l for l in Path(path).read_text(errors="replace").splitlines() if l.strip()]
+    except OSError:
+        return ""
+    return lines[-1].strip() if lines else ""
+
+
+def print_failure_summary(logfiles):
+    jobs = failed_jobs(logfiles)
+    if not jobs:
+        return
+    print(f"nashpo: {len(jobs)} job(s) failed:", file=sys.stderr)
+    for job in jobs:
+        where = f" -> {job['output']}" if job["output"] else ""
+        reason = f": {last_line(job['log'])}" if job["log"] else ""
+        print(f"  FAILED {job['rule']}{where}: log {job['log'] or '-'}{reason}", file=sys.stderr)
+    print(
+        "nashpo: to analyse the runs that finished, rerun with --config allow_missing_runs=True (see docs/hardening.md)",
+        file=sys.stderr,
+    )
+
 
 
 def paper_figure_files():

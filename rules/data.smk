@@ -7,11 +7,11 @@ rule prepare_data:
     params:
         nashpo=NASHPO,
         data_dir=lambda w, output: os.path.dirname(output[0]),
-        mirror=f"--mirror {config['mirror']}" if config.get("mirror") else "",
-        naslib=f"--naslib-dir {config['naslib_dir']}" if config.get("naslib_dir") else "",
+        mirror=["--mirror", config["mirror"]] if config.get("mirror") else [],
+        naslib=["--naslib-dir", config["naslib_dir"]] if config.get("naslib_dir") else [],
     conda:
         "../envs/environment.yml"
     log:
         f"{RESULTS}/logs/data/{{dataset}}.log",
     shell:
-        "{params.nashpo} --data-dir {params.data_dir} data prepare --dataset {wildcards.dataset} {params.mirror} {params.naslib} > {log} 2>&1"
+        "{params.nashpo} --data-dir {params.data_dir:q} data prepare --dataset {wildcards.dataset:q} {params.mirror:q} {params.naslib:q} > {log:q} 2>&1"

@@ -26,5 +26,5 @@ rule figures:
     log:
         f"{RESULTS}/logs/figures.log",
     shell:
-        "{params.nashpo} analysis figures --aggregate {params.aggregate} --stats {params.stats} --transfer {params.transfer}"
-        " --importance {params.importance} --out {params.out} > {log} 2>&1"
+        "{params.nashpo} analysis figures --aggregate {params.aggregate:q} --stats {params.stats:q} --transfer {params.transfer:q}"
+        " --importance {params.importance:q} --out {params.out:q} > {log:q} 2>&1"

@@ -19,7 +19,7 @@ rule stats:
     log:
         f"{RESULTS}/logs/stats.log",
     shell:
-        "{params.nashpo} analysis stats --aggregate {params.aggregate} --out {params.out} > {log} 2>&1"
+        "{params.nashpo} analysis stats --aggregate {params.aggregate:q} --out {params.out:q} > {log:q} 2>&1"
 
 
 rule transfer:
@@ -39,7 +39,7 @@ rule transfer:
     log:
         f"{RESULTS}/logs/transfer.log",
     shell:
-        "{params.nashpo} --data-dir {params.data_dir} analysis transfer --aggregate {params.aggregate} --out {params.out} > {log} 2>&1"
+        "{params.nashpo} --data-dir {params.data_dir:q} analysis transfer --aggregate {params.aggregate:q} --out {params.out:q} > {log:q} 2>&1"
 
 
 rule importance:
@@ -59,4 +59,4 @@ rule importance:
     log:
         f"{RESULTS}/logs/importance.log",
     shell:
-        "{params.nashpo} analysis importance --deepcave {params.runs:q} --out {params.out} > {log} 2>&1"
+        "{params.nashpo} analysis importance --deepcave {params.runs:q} --out {params.out:q} > {log:q} 2>&1"

@@ -40,7 +40,7 @@ def test_table_schema_and_provenance(data_dir: Path) -> None:
         assert table.column("arch_code").to_pylist()[:3] == [0, 1, 2]
         assert table.column("arch_str")[777].as_py() == arch_str(777)
         meta = json.loads(schema.metadata[META_KEY])
-        assert meta["fidelities"] == [12, 200] and meta["dataset"] == dataset and meta["schema_version"] == 1
+        assert meta["fidelities"] == [12, 200] and meta["dataset"] == dataset and meta["schema_version"] == 2
         prov = meta["provenance"]
         # every data column has its source, version and sha256 recorded
         assert set(prov) == set(table.column_names) - {"arch_code", "arch_str"}

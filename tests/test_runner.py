@@ -171,7 +171,12 @@ def test_existing_output_needs_force(data_dir: Path, tmp_path: Path) -> None:
         _run(data_dir, out)
     assert err.value.field == "out"
     assert [p.name for p in out.iterdir()] == ["keep.txt"]
-    _run(data_dir, out, force=True)
+    with pytest.raises(InputError, match="only replaces a run folder"):  # --force never replaces a non-run folder
+        _run(data_dir, out, force=True)
+    assert [p.name for p in out.iterdir()] == ["keep.txt"]
+    (out / "keep.txt").unlink()
+    _run(data_dir, out)
+    _run(data_dir, out, force=True)  # an earlier run is replaced
     assert sorted(p.name for p in out.iterdir()) == ["optimizer", "run.json", "trials.parquet"]
 
 

@@ -188,20 +188,42 @@ def test_sigkill_then_rerun_completes_identically(done: Path, tmp_path: Path) ->
     )
 
 
+def test_sigkill_during_export_stage_then_rerun_completes_identically(done: Path, tmp_path: Path) -> None:
+    root = checkout(tmp_path)
+    env = dict(os.environ, NASHPO_NB201_MIRROR=str(REPO.parent / "shared" / "nb201"))
+    proc = subprocess.Popen(
+        [SNAKEMAKE, "--cores", "2"], cwd=root, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True
+    )
+    exports = root / "results" / "deepcave"
+    deadline = time.time() + 300
+    while time.time() < deadline and not (writing := list(exports.glob("*/*/.*.tmp*"))):  # an export is being written
+        time.sleep(0.005)
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
+    assert writing and len(list(exports.glob("*/*/*/history.jsonl"))) < 8  # killed mid-export
+    assert snakemake(root, "--unlock").returncode == 0
+    res = snakemake(root, "--cores", "2")
+    assert res.returncode == 0, res.stderr[-3000:]
+    assert not list((root / "results").rglob(".*.tmp*"))
+    ours = {p.relative_to(root): p.read_bytes() for p in sorted(exports.rglob("*")) if p.is_file()}
+    ref = {p.relative_to(done): p.read_bytes() for p in sorted((done / "results" / "deepcave").rglob("*")) if p.is_file()}
+    assert ours == ref
+
+
 def test_keep_going_with_a_broken_optimizer(tmp_path: Path) -> None:
     cfg = yaml.safe_load(yaml.safe_dump(TINY))
     cfg["datasets"] = ["cifar10"]
-    cfg["optimizers"]["re"] = {"population_size": "ten"}
+    cfg["optimizers"]["smac_hb"] = {"eta": 3}  # valid on its own; fails in the job: both rungs map to 200 epochs
     root = checkout(tmp_path, cfg)
     res = snakemake(root, "--cores", "2", "--keep-going")
     out = res.stdout + res.stderr
     assert res.returncode != 0
     assert len(list((root / "results" / "runs" / "cifar10" / "rs").glob("*/run.json"))) == 2
-    assert not (root / "results" / "runs" / "cifar10" / "re" / "0").exists()
-    assert "Error in rule search" in out and "optimizer=re" in out
+    assert not (root / "results" / "runs" / "cifar10" / "smac_hb" / "0").exists()
+    assert "Error in rule search" in out and "smac_hb/seeds_0-1.json" in out
     assert (
-        "re.population_size='ten': must be of type int"
-        in (root / "results" / "logs" / "search" / "cifar10" / "re" / "seeds_0-1.log").read_text()
+        "smac_hb.eta=3: all Hyperband rungs map to [200]"
+        in (root / "results" / "logs" / "search" / "cifar10" / "smac_hb" / "seeds_0-1.log").read_text()
     )
 
 

@@ -39,7 +39,7 @@ class NB201Benchmark:
         if not path.is_file() and auto_prepare:
             print(f"nashpo: {path} not prepared yet; preparing it now", file=sys.stderr)
             prepare(path.parent, [dataset])
-        self.table = BenchTable.load(path)
+        self.table = BenchTable.load(path, self.dataset)
         self.fidelities: list[int] = list(self.table.fidelities)
         self.max_fidelity = max(self.fidelities)
         self.min_fidelity = min(self.fidelities)

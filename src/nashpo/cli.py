@@ -50,6 +50,10 @@ def cmd_query(args: argparse.Namespace) -> None:
 
     if (args.arch is None) == (args.index is None):
         raise InputError("arch/index", None, "give exactly one of --arch or --index")
+    if args.bench_seed is not None:
+        from nashpo.runner import check_seed
+
+        check_seed(args.bench_seed, "bench-seed")
     bench = NB201Benchmark(args.dataset, args.data_dir)
     rng = np.random.default_rng(args.bench_seed) if args.bench_seed is not None else None
     if args.arch is not None:
@@ -88,14 +92,27 @@ def cmd_data_prepare(args: argparse.Namespace) -> None:
 
 def cmd_data_check(args: argparse.Namespace) -> None:
     from nashpo.data.prepare import check
+    from nashpo.errors import DataError
 
     report = check(args.data_dir, mirror=False if args.no_mirror else args.mirror, naslib_dir=args.naslib_dir)
     if args.json:
         _print_json(report)
-        return
+    else:
+        _print_check(report)
+    if report["problems"]:
+        first = report["problems"][0]
+        more = f" (and {len(report['problems']) - 1} more problem(s) listed above)" if len(report["problems"]) > 1 else ""
+        raise DataError("data check", f"failed: {first}{more}", "see the lines above")
+
+
+def _print_check(report: dict[str, Any]) -> None:
     print(f"data dir: {report['data_dir']}")
     print(f"mirror:   {report['mirror'] or 'not found'}")
+    for problem in report["problems"]:
+        print(f"PROBLEM: {problem}")
     for d, info in report["datasets"].items():
+        if info.get("ok") is False:
+            continue
         naslib = info.get("naslib")
         if not info["prepared"]:
             print(f"{d}: not prepared (run `nashpo data prepare`)")
@@ -122,14 +139,19 @@ def _naslib_line(info: dict[str, Any]) -> str:
 
 
 def cmd_run(args: argparse.Namespace) -> None:
+    from nashpo.errors import InputError
     from nashpo.runner import Budget, run_search
 
-    hp = json.loads(args.hp) if args.hp else {}
+    try:
+        hp = json.loads(args.hp) if args.hp else {}
+    except json.JSONDecodeError as exc:
+        raise InputError("hp", args.hp, f"is not valid JSON ({exc.msg} at character {exc.pos})") from None
     if not isinstance(hp, dict):
-        from nashpo.errors import InputError
-
         raise InputError("hp", args.hp, "must be a JSON object")
-    fids = [int(f) for f in args.fidelities.split(",")] if args.fidelities else None
+    try:
+        fids = [int(f) for f in args.fidelities.split(",")] if args.fidelities else None
+    except ValueError:
+        raise InputError("fidelities", args.fidelities, "must be comma-separated whole epochs, e.g. 12,200") from None
     record = run_search(
         args.optimizer,
         args.dataset,
@@ -224,11 +246,35 @@ def main(argv: Sequence[str] | None = None) -> int:
     _ensure_hash_seed(argv)
     args = build_parser().parse_args(argv)
     try:
+        _check_data_dir(args.data_dir)
         args.func(args)
     except NashpoError as exc:
-        print(f"nashpo: error: {exc}", file=sys.stderr)
+        print(f"nashpo: error: {_one_line(str(exc))}", file=sys.stderr)
         return 2
+    except OSError as exc:  # full disk, read-only file system, permissions: name the file, no traceback
+        from nashpo.outdir import os_reason
+
+        where = f"{exc.filename}: " if exc.filename else ""
+        print(f"nashpo: error: {where}{os_reason(exc)}", file=sys.stderr)
+        return 1
     return 0
+
+
+def _check_data_dir(data_dir: Path | None) -> None:
+    from nashpo.data.prepare import default_data_dir
+    from nashpo.errors import InputError
+
+    path = Path(data_dir) if data_dir is not None else default_data_dir()
+    for p in (path, *path.absolute().parents):
+        if p.exists():
+            if not p.is_dir():
+                field = "data-dir" if data_dir is not None else "NASHPO_DATA_DIR"
+                raise InputError(field, str(path), f"{p} is a file, not a folder")
+            return
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.split())
 
 
 if __name__ == "__main__":

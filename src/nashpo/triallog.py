@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +34,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from nashpo.errors import DataError
 from nashpo.space import EDGE_NAMES
 
 TRIALS_FILE = "trials.parquet"
@@ -110,15 +112,49 @@ def write_json_atomic(obj: Any, path: Path) -> None:
         tmp.unlink(missing_ok=True)
 
 
-def read_trials(run_dir: Path) -> pd.DataFrame:
+RERUN_FIX = "delete the run folder and rerun its search"
+RECORD_KEYS = ("optimizer", "dataset", "seed", "protocol")  # the run identity every reader needs
+
+
+def read_trials(run_dir: Path, columns: Sequence[str] | None = None) -> pd.DataFrame:
+    """The trial log; a missing, unreadable or empty file, or one without ``columns`` (default: all of
+    the schema), is a DataError naming it."""
     path = Path(run_dir)
     if path.is_dir():
         path = path / TRIALS_FILE
-    return pd.read_parquet(path)
+    if not path.is_file():
+        raise DataError(path, "trial log is missing", RERUN_FIX)
+    try:
+        frame = pd.read_parquet(path)
+    except Exception as exc:
+        raise DataError(path, f"trial log is unreadable ({type(exc).__name__}: {_first_line(exc)})", RERUN_FIX) from exc
+    missing = [name for name in (SCHEMA.names if columns is None else columns) if name not in frame.columns]
+    if missing:
+        raise DataError(path, f"trial log lacks column(s) {', '.join(missing)}", RERUN_FIX)
+    if frame.empty:
+        raise DataError(path, "trial log holds 0 trials", RERUN_FIX)
+    return frame
 
 
 def read_record(run_dir: Path) -> dict[str, Any]:
+    """The run record; a missing or garbled file, or one without the run's identity, is a DataError."""
     path = Path(run_dir)
     if path.is_dir():
         path = path / RECORD_FILE
-    return json.loads(path.read_text())
+    if not path.is_file():
+        raise DataError(path, "run record is missing", RERUN_FIX)
+    try:
+        record = json.loads(path.read_text())
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise DataError(path, f"run record is not valid JSON ({_first_line(exc)})", RERUN_FIX) from exc
+    if not isinstance(record, dict):
+        raise DataError(path, f"run record holds a JSON {type(record).__name__}, not an object", RERUN_FIX)
+    missing = [k for k in RECORD_KEYS if k not in record]
+    if missing:
+        raise DataError(path, f"run record lacks {', '.join(missing)}", RERUN_FIX)
+    return record
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__

@@ -31,13 +31,14 @@ from __future__ import annotations
 import json
 import sys
 import zlib
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TextIO
 
 import numpy as np
 import pandas as pd
 
-from nashpo.analysis.io import write_tables
+from nashpo.analysis.io import MISSING_RUNS, missing_runs_table, write_tables
 from nashpo.benchmark import NB201Benchmark
 from nashpo.data.tables import FULL_EPOCHS
 from nashpo.errors import InputError
@@ -53,6 +54,7 @@ N_BOOT = 1000
 BOOT_SEED = 0
 CI_LEVEL = 0.95
 REGRET_DECIMALS = 6
+TRAJECTORY_COLUMNS = ("trial", "sim_time", "inc_arch_code", "inc_valid_acc_200", "inc_test_acc_200")
 # Settings that must agree between the seeds of one protocol x dataset x optimizer.
 SETTINGS = ("hyperparameters", "noise", "budget", "fidelities")
 
@@ -68,7 +70,7 @@ def setting(value: object) -> str:
 def load_run(run: Path) -> tuple[dict, pd.DataFrame]:
     """(final row, trajectory) of one run folder; identity from run.json, never from the path."""
     rec = read_record(run)
-    trials = read_trials(run).sort_values("trial", kind="stable").reset_index(drop=True)
+    trials = read_trials(run, TRAJECTORY_COLUMNS).sort_values("trial", kind="stable").reset_index(drop=True)
     ident = {k: rec[k] for k in RUN_KEY}
     budget = rec.get("budget") or {}
     limit, max_evals = budget.get("max_sim_seconds"), budget.get("max_evals")
@@ -318,7 +320,14 @@ def aggregate_tables(run_dirs: list[Path], data_dir: Path | None = None, log: Te
     }
 
 
-def aggregate(run_dirs: list[Path], out_dir: Path, data_dir: Path | None = None, log: TextIO = sys.stderr) -> list[Path]:
-    written = write_tables(Path(out_dir), aggregate_tables(run_dirs, data_dir, log))
+def aggregate(
+    run_dirs: list[Path], out_dir: Path, data_dir: Path | None = None, log: TextIO = sys.stderr, missing: Sequence[str | Path] = ()
+) -> list[Path]:
+    """``missing``: runs of the study that did not finish; listed in ``missing_runs`` and downstream."""
+    tables = aggregate_tables(run_dirs, data_dir, log)
+    tables[MISSING_RUNS] = missing_runs_table(missing)
+    if missing:
+        print(f"aggregate: {len(missing)} missing run(s) listed in {MISSING_RUNS}.csv", file=log)
+    written = write_tables(Path(out_dir), tables)
     print(f"aggregate: wrote {len(written)} files to {out_dir}", file=log)
     return written

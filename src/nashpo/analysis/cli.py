@@ -11,33 +11,44 @@ from pathlib import Path
 
 def cmd_aggregate(args: argparse.Namespace) -> None:
     from nashpo.analysis.aggregate import aggregate
-    from nashpo.analysis.io import expand_runs
+    from nashpo.analysis.io import expand_runs, stage_outputs
 
-    aggregate(expand_runs(args.runs), Path(args.out), args.data_dir)
+    with stage_outputs(Path(args.out)):
+        aggregate(expand_runs(args.runs), Path(args.out), args.data_dir, missing=args.missing or ())
 
 
 def cmd_stats(args: argparse.Namespace) -> None:
+    from nashpo.analysis.io import stage_outputs
     from nashpo.analysis.stats import run_stats
 
-    run_stats(Path(args.aggregate), Path(args.out))
+    with stage_outputs(Path(args.out)):
+        run_stats(Path(args.aggregate), Path(args.out))
 
 
 def cmd_transfer(args: argparse.Namespace) -> None:
+    from nashpo.analysis.io import stage_outputs
     from nashpo.analysis.transfer import transfer
 
-    transfer(Path(args.aggregate), Path(args.out), args.data_dir)
+    with stage_outputs(Path(args.out)):
+        transfer(Path(args.aggregate), Path(args.out), args.data_dir)
 
 
 def cmd_importance(args: argparse.Namespace) -> None:
     from nashpo.analysis.importance import importance
+    from nashpo.analysis.io import stage_outputs
 
-    importance([Path(p) for p in args.deepcave], Path(args.out))
+    with stage_outputs(Path(args.out)):
+        importance([Path(p) for p in args.deepcave], Path(args.out))
 
 
 def cmd_figures(args: argparse.Namespace) -> None:
     from nashpo.analysis.figures import make_figures
+    from nashpo.analysis.io import add_caption_note, missing_note, read_missing_runs, stage_outputs
 
-    make_figures(Path(args.aggregate), Path(args.stats), Path(args.transfer), Path(args.importance), Path(args.out))
+    out = Path(args.out)
+    with stage_outputs(out):
+        make_figures(Path(args.aggregate), Path(args.stats), Path(args.transfer), Path(args.importance), out)
+        add_caption_note(out, missing_note(read_missing_runs(Path(args.aggregate))))
 
 
 def cmd_nb201_table(args: argparse.Namespace) -> None:
@@ -52,6 +63,7 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     a = asub.add_parser("aggregate", help="incumbent trajectories on common grids, regret, bootstrap bands")
     a.add_argument("--runs", nargs="+", required=True, help="run folders, or @FILE with one run folder per line")
     a.add_argument("--out", required=True, help="output folder (e.g. results/aggregate)")
+    a.add_argument("--missing", nargs="*", help="run folders of the study that did not finish (listed in missing_runs, stats and captions)")
     a.set_defaults(func=cmd_aggregate)
     s = asub.add_parser("stats", help="Wilcoxon/Holm per task, Friedman/Nemenyi across tasks, rank over time")
     s.add_argument("--aggregate", required=True, help="folder written by `nashpo analysis aggregate`")

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import os
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from pathlib import Path
 
 import pandas as pd
@@ -13,6 +15,10 @@ from nashpo.triallog import RECORD_FILE, TRIALS_FILE
 
 # Formats written per table unless a stage asks otherwise.
 DEFAULT_FORMATS = ("parquet", "csv")
+# Beside each stage's output folder ``X``: ``.X.outputs.json``, the names of the files its last
+# successful call wrote there (kept outside the folder, so the folder holds only the outputs).
+MANIFEST_SUFFIX = ".outputs.json"
+MISSING_RUNS = "missing_runs"
 
 
 def expand_runs(items: Iterable[str | Path]) -> list[Path]:
@@ -99,3 +105,84 @@ def write_tables(
         for tmp, _ in staged:
             tmp.unlink(missing_ok=True)
     return [path for _, path in staged]
+
+
+def _files(folder: Path) -> dict[str, tuple[int, int]]:
+    if not folder.is_dir():
+        return {}
+    return {p.name: (p.stat().st_ino, p.stat().st_mtime_ns) for p in folder.iterdir() if p.is_file() and not p.name.startswith(".")}
+
+
+def manifest_path(out_dir: Path) -> Path:
+    out_dir = Path(out_dir).absolute()
+    return out_dir.with_name(f".{out_dir.name}{MANIFEST_SUFFIX}")
+
+
+def _manifest(folder: Path) -> list[str]:
+    try:
+        names = json.loads(manifest_path(folder).read_text())
+    except (OSError, ValueError):
+        return []
+    return [n for n in names if isinstance(n, str) and "/" not in n and not n.startswith(".")] if isinstance(names, list) else []
+
+
+@contextmanager
+def stage_outputs(out_dir: Path) -> Iterator[None]:
+    """All or nothing per analysis stage.
+
+    On success the names of the files this call wrote are kept in ``manifest_path(out_dir)``. On
+    failure the files of the last successful call are deleted, so no stale table or figure stays
+    beside the error as if it were current; other files in the folder are never touched.
+    """
+    out_dir = Path(out_dir)
+    before = _files(out_dir)
+    try:
+        yield
+    except BaseException:
+        for name in _manifest(out_dir):
+            (out_dir / name).unlink(missing_ok=True)
+        manifest_path(out_dir).unlink(missing_ok=True)
+        raise
+    after = _files(out_dir)
+    written = sorted(n for n, stamp in after.items() if before.get(n) != stamp)
+    manifest = manifest_path(out_dir)
+    tmp = manifest.with_name(f"{manifest.name}.tmp{os.getpid()}")
+    tmp.write_text(json.dumps(written, indent=0) + "\n")
+    os.replace(tmp, manifest)
+
+
+def missing_runs_table(run_dirs: Iterable[str | Path]) -> pd.DataFrame:
+    """Runs the study expected but that did not finish: ``.../<dataset>/<optimizer>/<seed>``."""
+    rows = []
+    for run in run_dirs:
+        parts = Path(run).parts
+        if len(parts) < 3 or not parts[-1].isdigit():
+            raise InputError("missing", str(run), "must be a run folder path ending in <dataset>/<optimizer>/<seed>")
+        rows.append({"dataset": parts[-3], "optimizer": parts[-2], "seed": int(parts[-1]), "run_dir": str(run)})
+    return pd.DataFrame(rows, columns=["dataset", "optimizer", "seed", "run_dir"])
+
+
+def read_missing_runs(aggregate_dir: Path) -> pd.DataFrame:
+    """The aggregate's list of missing runs (empty when every run finished)."""
+    path = Path(aggregate_dir) / f"{MISSING_RUNS}.parquet"
+    return pd.read_parquet(path) if path.is_file() else missing_runs_table([])
+
+
+def missing_note(missing: pd.DataFrame) -> str:
+    """One sentence for captions: which runs are not in the analysis."""
+    if missing.empty:
+        return ""
+    names = "; ".join(
+        f"{r.optimizer} on {r.dataset}, seed {r.seed}" for r in missing.sort_values(["dataset", "optimizer", "seed"]).itertuples()
+    )
+    return f"Missing runs (failed, not analysed): {names}."
+
+
+def add_caption_note(figures_dir: Path, note: str) -> None:
+    """Append ``note`` to every figure caption (.rst) in ``figures_dir``, each file replaced atomically."""
+    if not note:
+        return
+    for path in sorted(Path(figures_dir).glob("*.rst")):
+        tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
+        tmp.write_text(path.read_text().rstrip("\n") + f" {note}\n")
+        os.replace(tmp, path)

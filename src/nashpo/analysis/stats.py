@@ -33,7 +33,7 @@ import scikit_posthocs as sp
 from scipy import stats
 from statsmodels.stats.multitest import multipletests
 
-from nashpo.analysis.io import read_table, write_tables
+from nashpo.analysis.io import MISSING_RUNS, missing_note, read_missing_runs, read_table, write_tables
 from nashpo.data.sources import DATASETS
 
 TASK = ["protocol", "dataset"]
@@ -243,6 +243,7 @@ def stats_tables(aggregate_dir: Path, log: TextIO = sys.stderr) -> dict[str, pd.
         "nemenyi": nemenyi,
         "ranks_over_time": ranks_over_time(per_run),
         "summary_table": summary_table(summary, friedman),
+        MISSING_RUNS: read_missing_runs(aggregate_dir),
     }
 
 
@@ -252,6 +253,7 @@ FORMATS = {
     "nemenyi": ("parquet", "csv", "tex"),
     "ranks_over_time": ("parquet", "csv"),
     "summary_table": ("parquet", "csv", "tex"),
+    MISSING_RUNS: ("parquet", "csv"),
 }
 
 
@@ -289,6 +291,10 @@ LATEX_CAPTIONS = {
 
 def run_stats(aggregate_dir: Path, out_dir: Path, log: TextIO = sys.stderr) -> list[Path]:
     tables = stats_tables(Path(aggregate_dir), log)
-    written = write_tables(Path(out_dir), tables, FORMATS, LATEX_COLUMNS, LATEX_CAPTIONS)
+    note = missing_note(tables[MISSING_RUNS])
+    captions = {k: f"{v} {note}" if note else v for k, v in LATEX_CAPTIONS.items()}
+    if note:
+        print(f"stats: {note}", file=log)
+    written = write_tables(Path(out_dir), tables, FORMATS, LATEX_COLUMNS, captions)
     print(f"stats: wrote {len(written)} files to {out_dir}", file=log)
     return written

@@ -20,6 +20,7 @@ from nashpo.data.sources import (
     read_shb,
 )
 from nashpo.data.tables import BenchTable, build_table, table_path, write_atomic
+from nashpo.errors import DataError
 
 DATA_DIR_ENV = "NASHPO_DATA_DIR"
 
@@ -71,7 +72,9 @@ def check(data_dir: Path | None = None, mirror: str | Path | bool | None = None,
     files (``naslib_dir`` or $NASHPO_NASLIB_DIR) cover; a partial NASLib file is reported, not used."""
     data_dir = Path(data_dir or default_data_dir())
     root = None if mirror is False else find_mirror(mirror if mirror not in (None, True) else None)  # type: ignore[arg-type]
-    report: dict[str, Any] = {"data_dir": str(data_dir), "mirror": str(root) if root else None, "datasets": {}}
+    report: dict[str, Any] = {"data_dir": str(data_dir), "mirror": str(root) if root else None, "datasets": {}, "problems": []}
+    if root is not None:
+        report["problems"] += Mirror(root).verify_all()
     for d in DATASETS:
         path = table_path(data_dir, d)
         naslib = naslib_coverage(d, naslib_dir)
@@ -80,10 +83,16 @@ def check(data_dir: Path | None = None, mirror: str | Path | bool | None = None,
             if naslib is not None:
                 report["datasets"][d]["naslib"] = naslib
             continue
-        t = BenchTable.load(path)
+        try:
+            t = BenchTable.load(path, d)
+        except DataError as exc:
+            report["datasets"][d] = {"prepared": True, "path": str(path), "ok": False, "problem": str(exc)}
+            report["problems"].append(str(exc))
+            continue
         metrics: dict[int, list[str]] = {f: sorted(c.split("@")[0] for c in t.columns if c.endswith(f"@{f}")) for f in t.fidelities}
         report["datasets"][d] = {
             "prepared": True,
+            "ok": True,
             "path": str(path),
             "fidelities": t.fidelities,
             "metrics": {str(k): v for k, v in metrics.items()},

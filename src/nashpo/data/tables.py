@@ -20,14 +20,20 @@ Fidelity E=12 is the 12-epoch schedule (NB201's hp=12 proxy, a separate run); E=
 end of the 200-epoch schedule; any other E is epoch E of the 200-epoch schedule (NASLib
 curves). When the data has no train time for E, ``cost@E = E/200 * train_time@200``.
 
-Parquet key-value metadata ``nashpo`` holds JSON: schema version, dataset, fidelities and
-each column's provenance (source, version, path, sha256).
+Parquet key-value metadata ``nashpo`` holds JSON: schema version, dataset, row count,
+``content_crc32`` (CRC-32 chained over every column's name, type and values, see
+``content_digest``; ~1.5 ms per load where SHA-256 costs ~10 ms, and it catches any accidental
+edit),
+fidelities and each column's provenance (source, version, path, sha256). Every load checks the
+dataset, the row count and the content checksum, so a table copied to another dataset's name,
+cut short or edited is refused with the file named.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -40,7 +46,7 @@ from nashpo.data.sources import Provenance, SourceData, check_dataset
 from nashpo.errors import DataError
 from nashpo.space import N_ARCHS, all_arch_strs
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: dataset, n_rows and content_crc32 are recorded and verified
 META_KEY = b"nashpo"
 FULL_EPOCHS = 200
 PREPARE_FIX = "run `nashpo data prepare` (or `make data`)"
@@ -97,15 +103,36 @@ def build_table(dataset: str, sources: list[SourceData]) -> pa.Table:
         else:
             arrays[name] = pa.array(values)
     fidelities = sorted({f for c in cols if (f := fidelity_of(c)) is not None and c.startswith("valid_acc@")})
+    table = pa.table(arrays)
     meta = {
         "schema_version": SCHEMA_VERSION,
         "benchmark": "nb201",
         "dataset": dataset,
+        "n_rows": table.num_rows,
+        "content_crc32": content_digest(table.drop_columns(["arch_str"])),
         "fidelities": fidelities,
         "provenance": {k: v.as_dict() for k, v in prov.items()},
     }
-    table = pa.table(arrays)
     return table.replace_schema_metadata({META_KEY: json.dumps(meta, sort_keys=True).encode()})
+
+
+def content_digest(table: pa.Table) -> str:
+    """CRC-32 chained over each column's name, type and value bytes (``arch_str`` is derived from
+    ``arch_code`` and left out, so loads need not read it). It guards against accidents (a copied,
+    cut or edited table), not against forgery; see docs/hardening.md for the cost."""
+    crc = 0
+    for name in sorted(table.column_names):
+        arr = table.column(name).combine_chunks()
+        if pa.types.is_fixed_size_list(arr.type):
+            arr = arr.flatten()
+        crc = zlib.crc32(f"{name}:{arr.type}:{len(arr)}:{arr.null_count};".encode(), crc)
+        if arr.null_count == len(arr):
+            continue
+        if arr.null_count:
+            crc = zlib.crc32(np.asarray(arr.to_numpy(zero_copy_only=False), dtype=np.float64).tobytes(), crc)
+        else:
+            crc = zlib.crc32(memoryview(_to_numpy(arr)).cast("B"), crc)
+    return f"{crc:08x}"
 
 
 def _column_order(name: str) -> tuple[int, str]:
@@ -138,7 +165,8 @@ class BenchTable:
     path: Path
 
     @classmethod
-    def load(cls, path: Path) -> BenchTable:
+    def load(cls, path: Path, dataset: str | None = None) -> BenchTable:
+        """Read a prepared table; with ``dataset``, refuse a table made for another dataset."""
         path = Path(path)
         if not path.is_file():
             raise DataError(path, "prepared table is missing", PREPARE_FIX)
@@ -151,6 +179,12 @@ class BenchTable:
             raise DataError(path, f"prepared table is unreadable ({type(exc).__name__})", f"delete it and {PREPARE_FIX}") from exc
         if meta.get("schema_version") != SCHEMA_VERSION:
             raise DataError(path, f"schema version {meta.get('schema_version')} != {SCHEMA_VERSION}", f"delete it and {PREPARE_FIX}")
+        if dataset is not None and meta.get("dataset") != dataset:
+            raise DataError(path, f"holds the {meta.get('dataset')} table, not {dataset}", f"delete it and {PREPARE_FIX}")
+        if table.num_rows != N_ARCHS or meta.get("n_rows") != N_ARCHS:
+            raise DataError(path, f"has {table.num_rows} rows, expected {N_ARCHS}", f"delete it and {PREPARE_FIX}")
+        if content_digest(table) != meta.get("content_crc32"):
+            raise DataError(path, "content does not match its recorded checksum (edited or damaged)", f"delete it and {PREPARE_FIX}")
         columns: dict[str, np.ndarray] = {}
         for name, col in zip(table.column_names, table.columns, strict=True):
             arr = col.combine_chunks()

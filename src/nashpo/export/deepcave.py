@@ -13,8 +13,8 @@ DeepCAVE's Recorder writes runs its own loader cannot read, so the run is built 
 from __future__ import annotations
 
 import json
-import os
 import shutil
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +23,7 @@ from deepcave.runs.converters.deepcave import DeepCAVERun
 from deepcave.runs.objective import Objective
 
 from nashpo.errors import InputError
-from nashpo.runner import prepare_out_dir as writing_dir  # same refusal and temp-sibling rule as runs
+from nashpo.outdir import check_out, finish_out_dir, prepare_out_dir
 from nashpo.space import EDGE_NAMES, build_configspace
 from nashpo.triallog import RECORD_FILE, TRIALS_FILE, read_record, read_trials
 
@@ -32,6 +32,11 @@ STATUS = {"SUCCESS": Status.SUCCESS, "CRASHED": Status.CRASHED, "TIMEOUT": Statu
 
 def objectives_from(record: dict[str, Any]) -> list[Objective]:
     return [Objective(o["name"], lower=o["lower"], upper=o["upper"], optimize=o["optimize"]) for o in record["objectives"]]
+
+
+def writing_dir(out_dir: Path, force: bool, sources: Iterable[Path] = ()) -> Path:
+    """The runs' out-dir rule (see ``nashpo.outdir``) for a DeepCAVE export."""
+    return prepare_out_dir(out_dir, force, "deepcave", sources)
 
 
 def loadable_history(path: Path) -> None:
@@ -52,9 +57,7 @@ def publish(run: DeepCAVERun, tmp: Path, out_dir: Path) -> Path:
         run.save(tmp)
         loadable_history(tmp / "history.jsonl")
         DeepCAVERun.from_path(tmp)
-        if out_dir.exists():
-            shutil.rmtree(out_dir)
-        os.replace(tmp, out_dir)
+        finish_out_dir(tmp, out_dir)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     return out_dir
@@ -65,9 +68,9 @@ def trials_to_deepcave(run_dir: Path, out_dir: Path, force: bool = False) -> Pat
     for name in (TRIALS_FILE, RECORD_FILE):
         if not (run_dir / name).is_file():
             raise InputError("run", str(run_dir), f"is not a nashpo run folder (no {name})")
+    check_out(out_dir, force, "deepcave", [run_dir])
     record = read_record(run_dir)
     trials = read_trials(run_dir)
-    tmp = writing_dir(out_dir, force)
     meta = {k: record[k] for k in ("optimizer", "dataset", "seed", "protocol", "hyperparameters", "fidelities")}
     meta["benchmark"] = record["benchmark"]["family"]
     run = DeepCAVERun(
@@ -96,4 +99,4 @@ def trials_to_deepcave(run_dir: Path, out_dir: Path, force: bool = False) -> Pat
                 "nb201_index": None if row.nb201_index is None or row.nb201_index != row.nb201_index else int(row.nb201_index),
             },
         )
-    return publish(run, tmp, out_dir)
+    return publish(run, writing_dir(out_dir, force, [run_dir]), out_dir)

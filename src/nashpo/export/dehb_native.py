@@ -45,7 +45,7 @@ def dehb_to_deepcave(
         configspace = ConfigurationSpace.from_json(configspace)
     space = configspace or build_configspace()
     history = pd.read_parquet(history_path)
-    tmp = writing_dir(out_dir, force)
+    tmp = writing_dir(out_dir, force, [dehb_dir])
     meta: dict = {"optimizer": "dehb", "source": str(dehb_dir)}
     state = dehb_dir / "dehb_state.json"
     if state.is_file():
