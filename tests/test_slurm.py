@@ -42,9 +42,7 @@ def slurm(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
 
 
 def files(root: Path) -> dict[str, bytes]:
-    return {
-        str(p.relative_to(root)): p.read_bytes() for d in COMPARED for p in sorted((root / "results" / d).rglob("*")) if p.is_file()
-    }
+    return {str(p.relative_to(root)): p.read_bytes() for d in COMPARED for p in sorted((root / "results" / d).rglob("*")) if p.is_file()}
 
 
 def scontrol(job_id: str) -> dict[str, str]:
