@@ -31,8 +31,13 @@ if [ "$action" = stop ]; then stop; exit 0; fi
 
 if ! command -v slurmctld >/dev/null || ! command -v slurmd >/dev/null || ! command -v munged >/dev/null; then
   export DEBIAN_FRONTEND=noninteractive
+  policy=/usr/sbin/policy-rc.d  # keep the packages from starting their system services
+  own_policy=0
+  if [ ! -e "$policy" ]; then printf '#!/bin/sh\nexit 101\n' > "$policy"; chmod +x "$policy"; own_policy=1; fi
   apt-get -o DPkg::Lock::Timeout=600 update -qq
-  apt-get -o DPkg::Lock::Timeout=600 install -y -qq --no-install-recommends slurm-wlm munge >/dev/null
+  apt-get -o DPkg::Lock::Timeout=600 install -y -qq --no-install-recommends slurm-wlm munge >/dev/null || status=$?
+  [ "$own_policy" = 1 ] && rm -f "$policy"
+  [ "${status:-0}" = 0 ] || { echo "cluster.sh: apt-get install slurm-wlm munge failed (exit $status)" >&2; exit 1; }
 fi
 
 system_conf=/etc/slurm/slurm.conf
