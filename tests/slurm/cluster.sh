@@ -6,6 +6,7 @@
 #                          link to DIR/slurm.conf, as on a cluster node (srun inside a job ignores SLURM_CONF);
 #                          an existing slurm.conf that is not such a link is left alone (exit 4).
 #   cluster.sh stop DIR    stops the daemons started in DIR (by their pid files) and removes the link.
+# Exit 3: this machine cannot run the daemons (not root, no packages); exit 4: it has a SLURM of its own.
 # Nothing else outside DIR is written except the installed packages; no system service is touched.
 set -euo pipefail
 action=${1:?usage: cluster.sh start|stop DIR}
@@ -30,6 +31,7 @@ if [ "$action" = stop ]; then stop; exit 0; fi
 [ "$(id -u)" -eq 0 ] || { echo "cluster.sh: the SLURM daemons need root (running as uid $(id -u))" >&2; exit 3; }
 
 if ! command -v slurmctld >/dev/null || ! command -v slurmd >/dev/null || ! command -v munged >/dev/null; then
+  command -v apt-get >/dev/null || { echo "cluster.sh: slurm-wlm and munge are not installed and there is no apt-get to install them" >&2; exit 3; }
   export DEBIAN_FRONTEND=noninteractive
   policy=/usr/sbin/policy-rc.d  # keep the packages from starting their system services
   own_policy=0
