@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -70,3 +71,30 @@ def test_missing_inputs_leave_no_partial_output(tmp_path: Path) -> None:
     with pytest.raises(DataError, match="curves_time.parquet"):
         figures.make_figures(tmp_path, tmp_path, tmp_path, tmp_path, out, log=open("/dev/null", "w"))
     assert list(out.iterdir()) == []
+
+
+def test_final_regret_jitter_is_seeded_and_leaves_numpy_alone(tmp_path: Path) -> None:
+    finals = pd.DataFrame(
+        {
+            "protocol": "proxy",
+            "dataset": "cifar10",
+            "optimizer": ["rs"] * 5 + ["re"] * 5,
+            "seed": list(range(5)) * 2,
+            "test_regret": [3.1, 2.4, 4.0, 2.9, 3.3, 1.2, 0.8, 1.9, 1.1, 0.5],
+        }
+    )
+    files = []
+    for i, global_seed in enumerate((1, 2)):
+        out = tmp_path / str(i)
+        out.mkdir()
+        np.random.seed(global_seed)  # a different global RNG state before each render
+        figures.final_regret(finals, out)
+        files.append({ext: (out / f"final_regret.{ext}").read_bytes() for ext in ("png", "pdf")})
+    assert files[0] == files[1]
+    assert b"CreationDate" not in files[0]["pdf"]
+    np.random.seed(7)
+    expected = np.random.random_sample()
+    np.random.seed(7)
+    with figures.seeded_numpy(figures.JITTER_SEED):
+        np.random.random_sample()
+    assert np.random.random_sample() == expected  # the caller's global RNG state is restored

@@ -165,3 +165,21 @@ def test_data_without_test_accuracy_gives_notes_not_failures(data_dir_shb: Path,
     assert "no test_regret values" in pd.read_csv(d["stats"] / "wilcoxon.csv")["note"].iloc[0]
     assert "not drawn" in (d["figures"] / "transfer_heatmap.rst").read_text()
     assert {p.name for p in d["figures"].iterdir()} == {f"{s}.{e}" for s in PAPER_FIGURES for e in ("png", "pdf", "rst")}
+
+
+def test_figures_rerun_gives_identical_files(pipeline: dict[str, Path], tmp_path: Path) -> None:
+    """A second render in a fresh process writes the same bytes: seeded jitter, no creation dates."""
+    again = tmp_path / "figures"
+    args = [f"--{k}={pipeline[k]}" for k in ("aggregate", "stats", "transfer", "importance")]
+    proc = subprocess.run(
+        [sys.executable, "-m", "nashpo", "analysis", "figures", *args, "--out", str(again)],
+        capture_output=True,
+        text=True,
+        env=dict(os.environ, PYTHONHASHSEED="0"),
+        timeout=300,
+    )
+    assert proc.returncode == 0, proc.stderr
+    for stem in PAPER_FIGURES:
+        for ext in ("png", "pdf"):
+            assert (again / f"{stem}.{ext}").read_bytes() == (pipeline["figures"] / f"{stem}.{ext}").read_bytes(), f"{stem}.{ext}"
+    assert b"CreationDate" not in (again / "final_regret.pdf").read_bytes()

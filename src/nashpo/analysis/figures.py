@@ -2,7 +2,8 @@
 
 Panels are ~3.5 in wide (one paper column), fonts 7-8 pt, one facet per dataset (rows: protocols),
 one fixed colour per optimizer (``PALETTE``; unknown optimizers get ``FALLBACK`` colours in name order).
-All figures are rendered into a temporary folder and then moved into place.
+All figures are rendered into a temporary folder and then moved into place. Reruns give byte-identical
+files: the strip-plot jitter is seeded (``JITTER_SEED``) and the files carry no creation date.
 """
 
 from __future__ import annotations
@@ -11,7 +12,8 @@ import os
 import shutil
 import sys
 import textwrap
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TextIO
 
@@ -42,6 +44,9 @@ METHOD_COLOURS = {"fanova": "#4c72b0", "lpi": "#dd8452"}
 PANEL_W, PANEL_H = 3.5, 2.4  # inches
 DPI = 220
 REGRET_FLOOR = 1e-2  # log axes: regret 0 (the optimum found) is drawn at this floor
+JITTER_SEED = 0  # strip-plot jitter of final_regret
+# No creation date (PDF) and a fixed tool name: the same figure gives the same bytes on every run.
+METADATA = {"png": {"Software": "nashpo (matplotlib)"}, "pdf": {"Creator": "nashpo (matplotlib)", "CreationDate": None}}
 STYLE = {
     "font.size": 8,
     "axes.titlesize": 8,
@@ -111,9 +116,21 @@ def panels_phrase(frame: pd.DataFrame) -> str:
     return "one panel per dataset" if frame["protocol"].nunique() == 1 else "one panel per dataset (columns) and protocol (rows)"
 
 
+@contextmanager
+def seeded_numpy(seed: int) -> Iterator[None]:
+    """Seed numpy's global RNG for a block and restore its state after: seaborn 0.13's stripplot draws
+    its jitter from the global RNG and takes no generator."""
+    state = np.random.get_state()
+    np.random.seed(seed)
+    try:
+        yield
+    finally:
+        np.random.set_state(state)
+
+
 def save(fig: plt.Figure, out_dir: Path, stem: str, caption: str) -> None:
     for ext in ("png", "pdf"):
-        fig.savefig(out_dir / f"{stem}.{ext}", dpi=DPI)
+        fig.savefig(out_dir / f"{stem}.{ext}", dpi=DPI, metadata=METADATA[ext])
     plt.close(fig)
     (out_dir / f"{stem}.rst").write_text(" ".join(caption.split()) + "\n")
 
@@ -201,7 +218,8 @@ def final_regret(finals: pd.DataFrame, out_dir: Path) -> None:
             linewidth=0.7,
             legend=False,
         )
-        sns.stripplot(data=g, x="optimizer", y="test_regret", order=present, color="black", size=2.0, jitter=0.2, ax=ax)
+        with seeded_numpy(JITTER_SEED):
+            sns.stripplot(data=g, x="optimizer", y="test_regret", order=present, color="black", size=2.0, jitter=0.2, ax=ax)
         ax.set_ylim(bottom=0)
         ax.grid(True, axis="y", alpha=0.4)
     seeds = finals.groupby(["protocol", "dataset", "optimizer"])["seed"].nunique()
