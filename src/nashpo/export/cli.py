@@ -24,10 +24,31 @@ def cmd_to_deepcave(args: argparse.Namespace) -> None:
     print(f"DeepCAVE run written to {out}")
 
 
+def cmd_deepcave(args: argparse.Namespace) -> None:
+    import sys
+
+    from nashpo.export.dashboard import open_dashboard
+
+    try:
+        code = open_dashboard(Path(args.study_dir), port=args.port, workers=args.workers, cache=args.cache, log=args.log)
+    except (RuntimeError, OSError) as exc:
+        print(f"nashpo: error: deepcave: {exc}", file=sys.stderr)
+        raise SystemExit(1) from None
+    if code:
+        raise SystemExit(code)
+
+
 def add_commands(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("to-deepcave", help="export a run to DeepCAVE's native format")
+    p = sub.add_parser("to-deepcave", help="export a run as a DeepCAVE run (DeepCAVE's DataFrame format)")
     p.add_argument("--from", dest="source", required=True, help="trial-log (a nashpo run folder) or dehb (DEHB's output folder)")
     p.add_argument("path", help="the run folder to convert")
     p.add_argument("--out", required=True)
     p.add_argument("--force", action="store_true")
     p.set_defaults(func=cmd_to_deepcave)
+    d = sub.add_parser("deepcave", help="open DeepCAVE's dashboard on a study's exported runs (starts redis + workers on 127.0.0.1)")
+    d.add_argument("study_dir", nargs="?", default="results", help="study results folder (its deepcave/ is opened) or a folder of runs")
+    d.add_argument("--port", type=int, default=None, help="dashboard port (default 8050, else a free one)")
+    d.add_argument("--workers", type=int, default=1, help="rq workers for the plugins' Process buttons")
+    d.add_argument("--cache", type=Path, default=None, help="DeepCAVE cache (default $XDG_CACHE_HOME/nashpo/deepcave/<study>)")
+    d.add_argument("--log", type=Path, default=None, help="append the children's output to this file")
+    d.set_defaults(func=cmd_deepcave)
