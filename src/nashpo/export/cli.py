@@ -30,7 +30,14 @@ def cmd_deepcave(args: argparse.Namespace) -> None:
     from nashpo.export.dashboard import open_dashboard
 
     try:
-        code = open_dashboard(Path(args.study_dir), port=args.port, workers=args.workers, cache=args.cache, log=args.log)
+        code = open_dashboard(
+            Path(args.study_dir),
+            port=args.port,
+            workers=args.workers,
+            cache=args.cache,
+            log=args.log,
+            footprint_support=args.footprint_support,
+        )
     except (RuntimeError, OSError) as exc:
         print(f"nashpo: error: deepcave: {exc}", file=sys.stderr)
         raise SystemExit(1) from None
@@ -51,4 +58,10 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     d.add_argument("--workers", type=int, default=1, help="rq workers for the plugins' Process buttons")
     d.add_argument("--cache", type=Path, default=None, help="DeepCAVE cache (default $XDG_CACHE_HOME/nashpo/deepcave/<study>)")
     d.add_argument("--log", type=Path, default=None, help="append the children's output to this file")
+    d.add_argument(
+        "--footprint-support",
+        type=int,
+        default=250,
+        help="cap on Footprint's border and random configurations per kind (0: DeepCAVE's own, minutes)",
+    )
     d.set_defaults(func=cmd_deepcave)

@@ -75,7 +75,7 @@ def write_dataframe_run(folder: Path, space: ConfigurationSpace, trials: pd.Data
     """Write ``trials`` (columns: config_id, every hyperparameter, metric:..., budget, seed,
     start_time, end_time, status, extra columns as DeepCAVE's ``additional``) into ``folder``."""
     configspace_frame(space).to_csv(folder / CONFIGSPACE_CSV, index=False)
-    trials.to_csv(folder / TRIALS_CSV, index=False)
+    trials.to_csv(folder / TRIALS_CSV, index=False)  # DeepCAVE's read_csv may be off by one ulp
     (folder / EXPORT_META).write_text(json.dumps(meta, indent=2, default=str) + "\n")
 
 

@@ -9,13 +9,16 @@ arguments override single inputs. Used by the tests, ``benchmarks/bench_deepcave
 
 from __future__ import annotations
 
+import contextlib
+import itertools
 import json
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from deepcave.runs import AbstractRun
-from deepcave.utils.compression import Encoder
+if TYPE_CHECKING:  # deepcave sets itself up from sys.argv on import: the dashboard imports it late
+    from deepcave.runs import AbstractRun
 
 PLUGINS = (
     "overview",
@@ -31,6 +34,32 @@ PLUGINS = (
     "symbolic_explanations",
     "footprint",
 )
+
+
+# DeepCAVE's Footprint adds border and random configurations until it has 4,000 points (or none
+# is rejected 3 times in a row). In an all-categorical space it rejects none, so every Footprint
+# builds a 4,000-point distance matrix one row at a time and runs MDS on it: 726 s for a 200-trial
+# run here (benchmarks/bench_deepcave.py). Capping both generators bounds it.
+FOOTPRINT_SUPPORT = 250
+
+
+@contextlib.contextmanager
+def bounded_footprint(per_kind: int | None = FOOTPRINT_SUPPORT) -> Iterator[None]:
+    """Within the block, DeepCAVE's Footprint adds at most ``per_kind`` border and ``per_kind``
+    random configurations (None: DeepCAVE's own, up to 4,000 points in total)."""
+    import deepcave.evaluators.footprint as footprint
+
+    if per_kind is None:
+        yield
+        return
+    originals = {name: getattr(footprint, name) for name in ("sample_border_config", "sample_random_config")}
+    try:
+        for name, sample in originals.items():
+            setattr(footprint, name, lambda *a, _sample=sample, **k: itertools.islice(_sample(*a, **k), per_kind))
+        yield
+    finally:
+        for name, sample in originals.items():
+            setattr(footprint, name, sample)
 
 
 def plugin_class(name: str) -> type:
@@ -111,7 +140,7 @@ def default_inputs(name: str, run: AbstractRun) -> dict[str, Any]:
         "parallel_coordinates": {
             "objective_id": 0,
             "budget_id": budget,
-            "show_important_only": False,
+            "show_important_only": True,  # the dashboard's default (its other branch drops n_hps names)
             "n_hps": len(hps),
             "show_unsuccessful": False,
             "hyperparameter_names": hps,
@@ -150,6 +179,8 @@ class PluginResult:
 
 
 def run_plugin(name: str, run: AbstractRun, **overrides: Any) -> PluginResult:
+    from deepcave.utils.compression import Encoder
+
     plugin = plugin_class(name)()
     inputs = default_inputs(name, run) | overrides
     plugin.generate_inputs(**inputs)  # raises on unknown or missing inputs, as in DeepCAVE's API mode
