@@ -148,7 +148,9 @@ def test_plugins_on_every_optimizer(runs: dict[str, Path], exports: dict[str, Pa
     ablation = run_plugin("ablation_paths", run)
     path, _ = ablation.outputs[str(len(run.get_budgets(include_combined=False)) - 1)]
     assert next(iter(path)) == "default" and set(path) == {"default", *EDGE_NAMES}
-    assert all(np.isfinite(v[0]) for v in path.values())
+    steps = [v[0] for v in path.values()]
+    assert steps[-1] < steps[0]  # from the default cell (every edge 'none') to the incumbent, predicted
+    assert ablation.components[0].data
 
     n_top = len(at_top)
     cube = run_plugin("configuration_cube", run)
@@ -204,6 +206,17 @@ def test_group_of_seeds(runs: dict[str, Path], exports: dict[str, Path]) -> None
     assert run_plugin("configuration_cube", group).outputs["df"]
     assert run_plugin("partial_dependencies", group).outputs["y"]
     assert run_plugin("ablation_paths", group).outputs["0"]
+
+
+def test_ablation_needs_the_encoding_fix(exports: dict[str, Path]) -> None:
+    """DeepCAVE 1.4.1 queries Ablation's surrogate in another encoding than it was fitted on: the path
+    is flat (or aborted, all zeros). ``run_plugin`` and the dashboard's workers apply ``fixed_ablation``."""
+    run = load_export(exports["re"])
+    broken = run_plugin("ablation_paths", run, fix_ablation=False).outputs["0"][0]
+    assert len({round(v[0], 9) for v in broken.values()}) == 1
+    fixed = run_plugin("ablation_paths", run).outputs["0"][0]
+    assert len({round(v[0], 9) for v in fixed.values()}) > 1
+    assert run.encode_config.__func__ is type(run).encode_config  # the patch is undone
 
 
 def test_footprint_with_bounded_support(exports: dict[str, Path]) -> None:

@@ -45,6 +45,27 @@ def cmd_deepcave(args: argparse.Namespace) -> None:
         raise SystemExit(code)
 
 
+def cmd_deepcave_check(args: argparse.Namespace) -> None:
+    from nashpo.export.deepcave import load_export
+    from nashpo.export.plugins import PLUGINS, bounded_footprint, run_plugin, summary
+
+    if args.footprint_support < 0:
+        raise InputError("footprint_support", args.footprint_support, "must be a non-negative integer (0: DeepCAVE's own, uncapped)")
+    skip = set(args.skip or [])
+    unknown = skip - set(PLUGINS)
+    if unknown:
+        raise InputError("skip", sorted(unknown)[0], f"unknown plugin; choose from {', '.join(PLUGINS)}")
+    runs = [(path, load_export(Path(path))) for path in args.runs]  # every folder checked before any work
+    for path, run in runs:
+        print(f"{path} ({run.meta.get('optimizer', '?')}, seed {run.meta.get('seed', '?')})")
+        for name in PLUGINS:
+            if name in skip or (name == "budget_correlation" and len(run.get_budgets(include_combined=False)) < 2):
+                continue
+            with bounded_footprint(args.footprint_support or None):
+                result = run_plugin(name, run)
+            print(f"  {name:<22} {result.seconds:7.2f} s  {summary(result, run)}", flush=True)
+
+
 def add_commands(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("to-deepcave", help="export a run as a DeepCAVE run (DeepCAVE's DataFrame format)")
     p.add_argument("--from", dest="source", required=True, help="trial-log (a nashpo run folder) or dehb (DEHB's output folder)")
@@ -65,3 +86,10 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
         help="cap on Footprint's border and random configurations per kind (0: DeepCAVE's own, minutes)",
     )
     d.set_defaults(func=cmd_deepcave)
+    c = sub.add_parser("deepcave-check", help="run DeepCAVE's plugins headless on exported runs; one line per plugin")
+    c.add_argument("runs", nargs="+", help="folders written by `nashpo to-deepcave`")
+    c.add_argument("--skip", nargs="*", help="plugins to leave out")
+    c.add_argument(
+        "--footprint-support", type=int, default=250, help="cap on Footprint's border and random configurations per kind (0: uncapped)"
+    )
+    c.set_defaults(func=cmd_deepcave_check)

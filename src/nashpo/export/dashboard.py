@@ -7,7 +7,8 @@ DeepCAVE's Dash server. DeepCAVE's cache (plugin results, selected runs) goes to
 Font Awesome are served from the installed ``django-bootstrap-static`` package instead of the CDN
 DeepCAVE links, so pages are styled offline. Workers cap Footprint's border and random
 configurations at ``--footprint-support`` per kind (default 250: seconds instead of the 12 minutes
-DeepCAVE's own 4,000-point fill takes on a 200-trial run; 0 keeps DeepCAVE's own). Prints the URL;
+DeepCAVE's own 4,000-point fill takes on a 200-trial run; 0 keeps DeepCAVE's own) and query
+Ablation Paths' surrogate in the encoding it was fitted on (``plugins.fixed_ablation``). Prints the URL;
 Ctrl-C or SIGTERM stops every child.
 
 The server and workers are ``python -m nashpo.export.dashboard server|worker CONFIG``, each a thin
@@ -280,9 +281,9 @@ def work(config: str, footprint_support: int | None) -> None:
     from deepcave import queue
     from rq import Connection, Worker
 
-    from nashpo.export.plugins import bounded_footprint
+    from nashpo.export.plugins import bounded_footprint, fixed_ablation
 
-    with bounded_footprint(footprint_support), Connection(queue._connection):  # rq forks each job from here
+    with bounded_footprint(footprint_support), fixed_ablation(), Connection(queue._connection):  # rq forks each job from here
         Worker([queue._queue]).work()
 
 

@@ -4,12 +4,13 @@
 ``load_outputs`` (as the dashboard does to draw) with the inputs the dashboard would offer by
 default: first objective (valid_error), highest budget, every hyperparameter, fixed seeds. Keyword
 arguments override single inputs. Used by the tests, ``benchmarks/bench_deepcave.py`` and
-``nashpo deepcave-check``.
+``nashpo deepcave-check`` (one line per plugin for exported runs).
 """
 
 from __future__ import annotations
 
 import contextlib
+import functools
 import itertools
 import json
 import time
@@ -60,6 +61,32 @@ def bounded_footprint(per_kind: int | None = FOOTPRINT_SUPPORT) -> Iterator[None
     finally:
         for name, sample in originals.items():
             setattr(footprint, name, sample)
+
+
+@contextlib.contextmanager
+def fixed_ablation() -> Iterator[None]:
+    """DeepCAVE 1.4.1's Ablation Paths fits its surrogate on category indices (``specific=True``)
+    but queries it with the [0, 1]-normalised encoding, so in an all-categorical space every step
+    predicts the default's cost (a flat path; or "aborted" when the incumbent looks worse). Within
+    the block it queries with the encoding it was fitted on, as DeepCAVE's multi-objective ablation
+    already does."""
+    from deepcave.evaluators.ablation import Ablation
+
+    original = Ablation.calculate
+
+    def calculate(self, *args: Any, **kwargs: Any) -> None:
+        run = self.run
+        run.encode_config = functools.partial(type(run).encode_config, run, specific=True)  # explicit specific= still wins
+        try:
+            return original(self, *args, **kwargs)
+        finally:
+            del run.encode_config
+
+    Ablation.calculate = calculate
+    try:
+        yield
+    finally:
+        Ablation.calculate = original
 
 
 def plugin_class(name: str) -> type:
@@ -178,16 +205,57 @@ class PluginResult:
     seconds: float
 
 
-def run_plugin(name: str, run: AbstractRun, **overrides: Any) -> PluginResult:
+def run_plugin(name: str, run: AbstractRun, fix_ablation: bool = True, **overrides: Any) -> PluginResult:
     from deepcave.utils.compression import Encoder
 
     plugin = plugin_class(name)()
     inputs = default_inputs(name, run) | overrides
     plugin.generate_inputs(**inputs)  # raises on unknown or missing inputs, as in DeepCAVE's API mode
     start = time.perf_counter()
-    outputs = json.loads(json.dumps(plugin.process(run, inputs), cls=Encoder))  # the dashboard caches outputs as JSON
+    with fixed_ablation() if fix_ablation else contextlib.nullcontext():
+        raw = plugin.process(run, inputs)
+    outputs = json.loads(json.dumps(raw, cls=Encoder))  # the dashboard caches outputs as JSON
     if plugin.activate_run_selection:
         components = plugin.load_outputs(run, inputs, outputs)
     else:
         components = plugin.load_outputs([run], inputs, {run.id: outputs})
     return PluginResult(name, inputs, outputs, components, time.perf_counter() - start)
+
+
+def summary(result: PluginResult, run: AbstractRun) -> str:
+    """One line: what the plugin shows, in numbers."""
+    out, name = result.outputs, result.name
+    top = str(top_budget_id(run))
+    if name == "overview":
+        obj = run.get_objectives()[0]
+        _, best = run.get_incumbent(objectives=obj)
+        return f"best {obj.name} {best:.3f}, runtime {max(t.end_time for t in run.history):.0f} s, {len(run.history)} trials"
+    if name == "configurations":
+        perf = out["performances"][run.get_objectives()[0].name]
+        return f"incumbent config {result.inputs['config_id']}: " + ", ".join(f"{b}: {v[0]:.3f}" for b, v in perf.items() if v)
+    if name == "cost_over_time":
+        t, c = out["times"], out["costs_mean"]
+        return f"{len(t)} points, {t[0]:.0f} s -> {t[-1]:.0f} s, cost {c[0]:.3f} -> {c[-1]:.3f}" if t else "no points"
+    if name == "budget_correlation":
+        return (
+            "; ".join(f"{b1} vs {b2}: {v}" for b1, row in out["correlations"].items() for b2, v in row.items() if b1 != b2)
+            or "single budget"
+        )
+    if name.startswith("importances"):
+        ranked = sorted(out[top].items(), key=lambda kv: -kv[1][0])
+        return ", ".join(f"{k} {v[0]:.2f}" for k, v in ranked[:3])
+    if name == "ablation_paths":
+        path = out[top][0]
+        values = [v[0] for v in path.values()]
+        return f"{next(iter(path))} {values[0]:.2f} -> {list(path)[-1]} {values[-1]:.2f} over {len(values) - 1} steps"
+    if name in ("configuration_cube", "parallel_coordinates"):
+        return f"{len(json.loads(out['df'])[run.get_objectives()[0].name])} configurations drawn"
+    if name == "partial_dependencies":
+        ys = [y for row in out["y"] for y in (row if isinstance(row, list) else [row])]
+        return f"{result.inputs['hyperparameter_name_1']}: predicted {min(ys):.2f}..{max(ys):.2f}"
+    if name == "symbolic_explanations":
+        return out["expr"]
+    if name == "footprint":
+        kinds = ("config_points", "border_points", "support_points")
+        return ", ".join(f"{len(out[k][2])} {k.split('_')[0]}" for k in kinds) + f", incumbent {out['incumbent_points'][2]}"
+    return ""
