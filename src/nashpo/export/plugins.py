@@ -232,7 +232,8 @@ def summary(result: PluginResult, run: AbstractRun) -> str:
         return f"best {obj.name} {best:.3f}, runtime {max(t.end_time for t in run.history):.0f} s, {len(run.history)} trials"
     if name == "configurations":
         perf = out["performances"][run.get_objectives()[0].name]
-        return f"incumbent config {result.inputs['config_id']}: " + ", ".join(f"{b}: {v[0]:.3f}" for b, v in perf.items() if v)
+        first = {b: v[0] if isinstance(v, list) else v for b, v in perf.items() if v is not None and v != []}  # a list per seed
+        return f"incumbent config {result.inputs['config_id']}: " + ", ".join(f"{b}: {v:.3f}" for b, v in first.items())
     if name == "cost_over_time":
         t, c = out["times"], out["costs_mean"]
         return f"{len(t)} points, {t[0]:.0f} s -> {t[-1]:.0f} s, cost {c[0]:.3f} -> {c[-1]:.3f}" if t else "no points"
