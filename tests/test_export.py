@@ -354,3 +354,22 @@ def test_cli(runs: dict[str, Path], tmp_path: Path, nashpo_env: dict[str, str]) 
         "nashpo: error: from='hyperopt': unknown; choose from trial-log, dehb"
     ]
     assert not (tmp_path / "dc2").exists()
+
+
+def test_deepcave_check_cli(runs: dict[str, Path], exports: dict[str, Path], tmp_path: Path, nashpo_env: dict[str, str]) -> None:
+    skip = ["--skip", "footprint", "symbolic_explanations", "importances_lpi", "partial_dependencies"]
+    ok = subprocess.run(
+        [sys.executable, "-m", "nashpo", "deepcave-check", str(exports["smac_hb"]), *skip], env=nashpo_env, capture_output=True, text=True
+    )
+    assert ok.returncode == 0, ok.stderr
+    lines = {line.split()[0]: line for line in ok.stdout.splitlines() if line.startswith("  ") and line.split()[0] in PLUGINS}
+    assert set(lines) == set(PLUGINS) - {"footprint", "symbolic_explanations", "importances_lpi", "partial_dependencies"}
+    top = unique_trials(runs["smac_hb"]).query("epochs == 200")["objective"].min()
+    assert f"best valid_error {top:.3f}" in lines["overview"]
+    assert lines["cost_over_time"].split("cost ")[1].endswith(f"-> {top:.3f}")
+    bad = subprocess.run(
+        [sys.executable, "-m", "nashpo", "deepcave-check", str(tmp_path / "nope")], env=nashpo_env, capture_output=True, text=True
+    )
+    assert bad.returncode == 2 and bad.stderr.strip().splitlines() == [
+        f"nashpo: error: deepcave='{tmp_path / 'nope'}': is not a DeepCAVE run folder (no trials.csv); export with `nashpo to-deepcave`"
+    ]
