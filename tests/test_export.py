@@ -44,6 +44,8 @@ def runs(data_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, 
     for seed in GROUP_SEEDS[1:]:
         out[f"rs{seed}"] = root / f"rs{seed}"
         run_search("rs", "cifar10", seed, Budget(max_evals=EVALS["rs"]), out[f"rs{seed}"], data_dir=data_dir, progress=None)
+    out["dehb2"] = root / "dehb2"
+    run_search("dehb", "cifar10", 2, Budget(max_evals=EVALS["dehb"]), out["dehb2"], data_dir=data_dir, progress=None)
     return out
 
 
@@ -178,34 +180,65 @@ def test_plugins_on_every_optimizer(runs: dict[str, Path], exports: dict[str, Pa
 
 
 def test_group_of_seeds(runs: dict[str, Path], exports: dict[str, Path]) -> None:
-    """DeepCAVE's Group of three seeds of one optimizer, through the same plugins."""
+    """DeepCAVE's Group of three seeds of one optimizer, through every plugin."""
     members = [load_export(exports["rs"]), *(load_export(exports[f"rs{s}"]) for s in GROUP_SEEDS[1:])]
     group = Group("rs", members)
     assert sorted(group.get_seeds(include_combined=False)) == list(GROUP_SEEDS)
     logs = [unique_trials(runs[n]) for n in ("rs", *(f"rs{s}" for s in GROUP_SEEDS[1:]))]
     assert len(group.history) == sum(len(t) for t in logs)
+    results = {}
+    with bounded_footprint(40):
+        for name in PLUGINS:
+            if name == "budget_correlation":  # one budget
+                continue
+            extra = {"parsimony": -2} if name == "symbolic_explanations" else {}
+            results[name] = run_plugin(name, group, **extra)
+            assert results[name].components
 
-    cot = run_plugin("cost_over_time", group)
+    cot = results["cost_over_time"].outputs
     per_run = [expected_trajectory(t, 12.0) for t in logs]
-    assert cot.outputs["times"] == pytest.approx(sorted({x for times, _ in per_run for x in times}), abs=0.01)
+    assert cot["times"] == pytest.approx(sorted({x for times, _ in per_run for x in times}), abs=0.01)
     finals = [costs[-1] for _, costs in per_run]
-    assert cot.outputs["costs_mean"][-1] == pytest.approx(np.mean(finals))
-    assert cot.outputs["costs_std"][-1] == pytest.approx(np.std(finals))
+    assert cot["costs_mean"][-1] == pytest.approx(np.mean(finals))
+    assert cot["costs_std"][-1] == pytest.approx(np.std(finals))
 
     # DeepCAVE's group incumbent: among architectures every seed evaluated, if any; else any
     shared = set.intersection(*(set(t.arch_code) for t in logs))
-    best = min(float(t["objective"].min()) for t in logs) if not shared else None
-    shown = text_of(run_plugin("overview", group).components)
-    assert "Best valid_error: " in shown and f"Total trials: {len(group.history)}" in shown
-    if best is not None:
+    shown = text_of(results["overview"].components)
+    assert f"Total trials: {len(group.history)}" in shown
+    if not shared:
+        best = min(float(t["objective"].min()) for t in logs)
         assert f"Best valid_error: {custom_round(best)} ± 0.0 " in shown
-    imp = run_plugin("importances_fanova", group)
-    assert set(imp.outputs["0"]) == set(EDGE_NAMES)
-    coords = pd.read_json(run_plugin("parallel_coordinates", group).outputs["df"])
-    assert len(coords) == len(group.get_configs(budget=12.0))
-    assert run_plugin("configuration_cube", group).outputs["df"]
-    assert run_plugin("partial_dependencies", group).outputs["y"]
-    assert run_plugin("ablation_paths", group).outputs["0"]
+    incumbent = results["configurations"].inputs["config_id"]
+    assert results["configurations"].outputs["overview_table_data"]["Key"][-1] == "Derived from"
+    assert results["configurations"].outputs["performances"]["valid_error"]["12.0"] == pytest.approx(
+        [float(group.get_incumbent(objectives=group.get_objectives()[0])[1])]
+    )
+    for method in ("importances_fanova", "importances_lpi"):
+        assert set(results[method].outputs["0"]) == set(EDGE_NAMES)
+    n_configs = len(group.get_configs(budget=12.0))
+    assert len(pd.read_json(results["parallel_coordinates"].outputs["df"])) == n_configs
+    assert len(pd.read_json(results["configuration_cube"].outputs["df"])) == n_configs
+    steps = [v[0] for v in results["ablation_paths"].outputs["0"][0].values()]
+    assert steps[-1] < steps[0]
+    assert results["symbolic_explanations"].outputs["expr"].startswith("valid_error = ")
+    assert len(results["footprint"].outputs["config_points"][2]) == n_configs
+    assert results["footprint"].outputs["incumbent_points"][2] == [incumbent]
+
+
+def test_multi_fidelity_group(runs: dict[str, Path], exports: dict[str, Path]) -> None:
+    """A Group of two DEHB seeds: both budgets, Budget Correlation and Cost over Time at 200 epochs."""
+    group = Group("dehb", [load_export(exports["dehb"]), load_export(exports["dehb2"])])
+    assert group.get_budgets(include_combined=False) == [12.0, 200.0]
+    logs = [unique_trials(runs["dehb"]), unique_trials(runs["dehb2"])]
+    corr = run_plugin("budget_correlation", group)
+    both = pd.concat(logs).pivot_table(index="arch_code", columns="epochs", values="objective", aggfunc="mean").dropna()  # mean over seeds
+    expected = round(stats.spearmanr(both[12], both[200]).correlation, 2) if len(both) > 1 else math.nan
+    assert corr.outputs["correlations"]["200.0"]["12.0"] == pytest.approx(expected, nan_ok=True)
+    cot = run_plugin("cost_over_time", group).outputs
+    finals = [expected_trajectory(t, 200.0)[1][-1] for t in logs]
+    assert cot["costs_mean"][-1] == pytest.approx(np.mean(finals))
+    assert "Best valid_error: " in text_of(run_plugin("overview", group).components)
 
 
 def test_ablation_needs_the_encoding_fix(exports: dict[str, Path]) -> None:
