@@ -158,7 +158,7 @@ def test_dashboard_in_a_browser(study: dict, dashboard: dict, browser) -> None:
 
     # Overview: the run's best cost
     browser.get(url + "/plugins/overview")
-    Select(wait.until(ec.presence_of_element_located((By.TAG_NAME, "select")))).select_by_visible_text("re/3")
+    Select(wait.until(ec.presence_of_element_located((By.TAG_NAME, "select")))).select_by_visible_text("re/re-cifar10-3")
     best = f"Best valid_error: {custom_round(study['best'])} "
     wait.until(ec.text_to_be_present_in_element((By.TAG_NAME, "body"), best))
     assert f"Total runtime [s]: {study['total']}" in browser.find_element(By.TAG_NAME, "body").text  # the simulated clock
@@ -167,13 +167,14 @@ def test_dashboard_in_a_browser(study: dict, dashboard: dict, browser) -> None:
     # Cost over Time: more than one point, on the simulated clock
     browser.get(url + "/plugins/cost_over_time")
     traces = wait.until(lambda d: plotly_traces(d))
+    assert traces[0]["name"] == "re-cifar10-3"  # named from nashpo.json, not the seed folder
     assert traces[0]["x"] == pytest.approx(study["times"], abs=0.01) and len(traces[0]["x"]) > 1
     assert traces[0]["y"] == pytest.approx(study["costs"])
     browser.save_screenshot(str(shots / "cost_over_time.png"))
 
     # Importances: a static plugin, computed by the rq worker after "Process"
     browser.get(url + "/plugins/importances")
-    Select(wait.until(ec.presence_of_element_located((By.TAG_NAME, "select")))).select_by_visible_text("re/3")
+    Select(wait.until(ec.presence_of_element_located((By.TAG_NAME, "select")))).select_by_visible_text("re/re-cifar10-3")
     wait.until(ec.element_to_be_clickable((By.XPATH, "//button[normalize-space(.)='Process']"))).click()
     bars = wait.until(lambda d: plotly_traces(d))
     assert sorted(bars[0]["x"]) == sorted(f"edge_{a}" for a in ("0_1", "0_2", "1_2", "0_3", "1_3", "2_3"))

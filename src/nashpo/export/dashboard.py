@@ -8,7 +8,8 @@ Font Awesome are served from the installed ``django-bootstrap-static`` package i
 DeepCAVE links, so pages are styled offline. Workers cap Footprint's border and random
 configurations at ``--footprint-support`` per kind (default 250: seconds instead of the 12 minutes
 DeepCAVE's own 4,000-point fill takes on a 200-trial run; 0 keeps DeepCAVE's own) and query
-Ablation Paths' surrogate in the encoding it was fitted on (``plugins.fixed_ablation``). Prints the URL;
+Ablation Paths' surrogate in the encoding it was fitted on (``plugins.fixed_ablation``); runs are
+named ``optimizer-dataset-seed`` from ``nashpo.json`` instead of their seed folder. Prints the URL;
 Ctrl-C or SIGTERM stops every child.
 
 The server and workers are ``python -m nashpo.export.dashboard server|worker CONFIG``, each a thin
@@ -260,6 +261,9 @@ def serve(config: str) -> None:
     dbc.themes.BOOTSTRAP = f"{STATIC_ROUTE}/bootstrap/{STYLESHEETS['BOOTSTRAP'][1]}"
     dbc.icons.FONT_AWESOME = f"{STATIC_ROUTE}/fontawesome/{STYLESHEETS['FONT_AWESOME'][1]}"
     _deepcave_argv("server", config)
+    from nashpo.export.deepcave import name_runs_from_exports  # imports deepcave: after argv
+
+    name_runs_from_exports()
     from deepcave import app, config as dc_config  # noqa: I001  (import order matters: argv first)
     from deepcave.layouts.main import MainLayout
     from flask import abort, send_from_directory
@@ -281,7 +285,10 @@ def work(config: str, footprint_support: int | None) -> None:
     from deepcave import queue
     from rq import Connection, Worker
 
+    from nashpo.export.deepcave import name_runs_from_exports
     from nashpo.export.plugins import bounded_footprint, fixed_ablation
+
+    name_runs_from_exports()
 
     with bounded_footprint(footprint_support), fixed_ablation(), Connection(queue._connection):  # rq forks each job from here
         Worker([queue._queue]).work()

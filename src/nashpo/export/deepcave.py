@@ -174,4 +174,24 @@ def load_export(path: Path) -> DataFrameRun:
     if meta_file.is_file():
         extra = json.loads(meta_file.read_text())
         run.meta.update({k: v for k, v in extra.items() if k not in run.meta})
+        run.name = extra.get("name", run.name)
     return run
+
+
+def name_runs_from_exports() -> None:
+    """Process-wide: DeepCAVE's DataFrame loader names a run after its folder, which is the seed in
+    ``results/deepcave/{dataset}/{optimizer}/{seed}``; take ``nashpo.json``'s name instead
+    (``optimizer-dataset-seed``), so plots and legends tell runs apart. Used by ``nashpo deepcave``."""
+    if getattr(DataFrameRun.from_path, "_nashpo_named", False):
+        return
+    original = DataFrameRun.from_path.__func__
+
+    def from_path(cls: type[DataFrameRun], path: Path | str) -> DataFrameRun:
+        run = original(cls, path)
+        meta_file = Path(path) / EXPORT_META
+        if meta_file.is_file():
+            run.name = json.loads(meta_file.read_text()).get("name", run.name)
+        return run
+
+    from_path._nashpo_named = True
+    DataFrameRun.from_path = classmethod(from_path)
