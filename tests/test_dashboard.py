@@ -190,7 +190,10 @@ def test_dashboard_stops_every_child(dashboard: dict) -> None:
     proc, port, cache = dashboard["proc"], dashboard["port"], dashboard["cache"]
     config = cache / "nashpo_deepcave_config" / "session.py"
     redis_port = int(next(line.split("=")[1] for line in config.read_text().splitlines() if "REDIS_PORT" in line))
-    assert len(processes_mentioning(str(config))) == 2 and port_open(redis_port)  # one worker, one server, redis
+    children = processes_mentioning(str(config))
+    assert len(children) == 2 and port_open(redis_port)  # one worker, one server, redis
+    cmdlines = [Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0") for pid in children]
+    assert sorted(c[c.index(b"--footprint-support") + 1] for c in cmdlines) == [b"250", b"250"]
     # DeepCAVE's cache is the one given, not inside the virtualenv
     assert (cache / "meta.json").is_file()
     venv_cache = Path(deepcave.__file__).parent / "cache"

@@ -223,9 +223,8 @@ def open_dashboard(
         wait_until(lambda: redis_ready(redis_port), 20, "redis-server", procs)
         child = [sys.executable, "-m", "nashpo.export.dashboard"]
         for role in ["worker"] * workers + ["server"]:
-            procs.append(
-                subprocess.Popen([*child, role, str(config)], cwd=working_dir, env=env, stdout=sink, stderr=sink, stdin=subprocess.DEVNULL)
-            )
+            cmd = [*child, role, str(config), "--footprint-support", str(footprint_support)]
+            procs.append(subprocess.Popen(cmd, cwd=working_dir, env=env, stdout=sink, stderr=sink, stdin=subprocess.DEVNULL))
             names.append(f"DeepCAVE {role}")
         url = f"http://127.0.0.1:{dash_port}"
         wait_until(lambda: http_ready(dash_port), 120, "DeepCAVE server", procs)
