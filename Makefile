@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 CORES ?= 8
 
-.PHONY: run test lint data bench paper paper-table clean-venv
+.PHONY: run test lint data bench paper paper-table deepcave clean-venv
 
 $(STAMP): envs/requirements.lock pyproject.toml envs/install.sh
 	PYTHON=$(PYTHON) VENV=$(VENV) bash envs/install.sh
@@ -31,6 +31,11 @@ lint: $(STAMP)
 test: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks $(wildcard workflow_scripts/*.py)
 	$(BIN)/python -m pytest -q
+
+# DeepCAVE's dashboard on a study's exports (STUDY=results by default); Ctrl-C stops it.
+STUDY ?= results
+deepcave: $(STAMP)
+	$(BIN)/nashpo deepcave "$(STUDY)"
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_benchmark.py

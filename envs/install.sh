@@ -17,3 +17,15 @@ fi
 "$VENV/bin/pip" install -q --no-deps --ignore-requires-python deepcave==1.4.1
 "$VENV/bin/pip" install -q --no-deps -e .
 "$VENV/bin/pip" check
+
+# ---- DeepCAVE dashboard (`nashpo deepcave`) and its browser test -------------------------
+# redis-server backs DeepCAVE's job queue; Debian's chromium + chromium-driver drive
+# tests/test_dashboard.py headless (selenium is in the lock; nothing is downloaded at run time).
+missing=()
+command -v redis-server >/dev/null || missing+=(redis-server)
+command -v chromium >/dev/null || missing+=(chromium)
+command -v chromedriver >/dev/null || missing+=(chromium-driver)
+if [ ${#missing[@]} -gt 0 ]; then
+  SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
+  $SUDO apt-get update -qq && $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}"
+fi

@@ -133,9 +133,9 @@ def test_bad_input(tmp_path: Path, deepcave_runs: list[Path]) -> None:
         imp.importance_tables([tmp_path])
     foreign = tmp_path / "foreign"
     shutil.copytree(deepcave_runs[0], foreign)
-    meta = json.loads((foreign / "meta.json").read_text())
+    meta = json.loads((foreign / "nashpo.json").read_text())
     del meta["dataset"]
-    (foreign / "meta.json").write_text(json.dumps(meta))
+    (foreign / "nashpo.json").write_text(json.dumps(meta))
     with pytest.raises(InputError, match=r"run meta lacks \['dataset'\]"):
         imp.importance_tables([foreign])
     with pytest.raises(InputError, match="no DeepCAVE run folders"):

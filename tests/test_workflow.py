@@ -77,7 +77,7 @@ def done(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def test_end_to_end_outputs(done: Path) -> None:
     results = done / "results"
     assert len(list((results / "runs").glob("*/*/*/run.json"))) == 8
-    assert len(list((results / "deepcave").glob("*/*/*/history.jsonl"))) == 8
+    assert len(list((results / "deepcave").glob("*/*/*/trials.csv"))) == 8
     for stem in ("anytime_time", "anytime_evals", "final_regret", "rank_over_time", "cd_diagram", "transfer_heatmap", "edge_importance"):
         assert (results / "figures" / f"{stem}.png").stat().st_size > 5000
         assert (results / "figures" / f"{stem}.rst").read_text().strip()

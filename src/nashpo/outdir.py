@@ -26,7 +26,7 @@ from pathlib import Path
 from nashpo.errors import InputError
 
 RUN_MARKERS = ("run.json",)  # a nashpo run folder
-EXPORT_MARKERS = ("configspace.json",)  # every DeepCAVE run layout holds its configspace
+EXPORT_MARKERS = ("configspace.csv", "configspace.json")  # DeepCAVE DataFrame or native layout: one of these
 KINDS = {"run": RUN_MARKERS, "deepcave": EXPORT_MARKERS}
 _STALE = re.compile(r"^\.(?P<name>.+)\.(?:tmp|old)(?P<pid>\d+)$")
 
@@ -69,7 +69,7 @@ def kind_of(folder: Path) -> str | None:
     folder = Path(folder)
     if (folder / RUN_MARKERS[0]).is_file():
         return "run"
-    if all((folder / m).is_file() for m in EXPORT_MARKERS):
+    if any((folder / m).is_file() for m in EXPORT_MARKERS):
         return "deepcave"
     return None
 

@@ -1,6 +1,7 @@
 """Edge importance with DeepCAVE's own evaluators (fANOVA and LPI), headless.
 
-Inputs are DeepCAVE runs exported by ``nashpo to-deepcave`` (loaded with ``DeepCAVERun.from_path``).
+Inputs are DeepCAVE runs exported by ``nashpo to-deepcave`` (loaded with DeepCAVE's DataFrame
+loader through ``nashpo.export.deepcave.load_export``).
 The objective is the exported one (validation error in % at a budget = training epochs).
 
 - Pooled, per dataset and budget: all successful trials of all runs of the dataset at that budget
@@ -29,11 +30,12 @@ import numpy as np
 import pandas as pd
 from deepcave.evaluators.fanova import fANOVA
 from deepcave.evaluators.lpi import LPI
-from deepcave.runs import Status
+from deepcave.runs import AbstractRun, Status
 from deepcave.runs.converters.deepcave import DeepCAVERun
 
 from nashpo.analysis.io import write_tables
 from nashpo.errors import InputError
+from nashpo.export.deepcave import load_export
 from nashpo.space import EDGE_NAMES
 
 N_TREES = 16
@@ -43,11 +45,8 @@ METHODS = ("fanova", "lpi")
 META = ("dataset", "optimizer", "seed", "protocol")
 
 
-def load_run(path: Path) -> DeepCAVERun:
-    path = Path(path)
-    if not (path / "history.jsonl").is_file():
-        raise InputError("deepcave", str(path), "is not a DeepCAVE run folder (no history.jsonl); export with `nashpo to-deepcave`")
-    run = DeepCAVERun.from_path(path)
+def load_run(path: Path) -> AbstractRun:
+    run = load_export(Path(path))
     missing = [k for k in META if k not in run.meta]
     if missing:
         raise InputError(
@@ -58,11 +57,11 @@ def load_run(path: Path) -> DeepCAVERun:
     return run
 
 
-def successful_trials(run: DeepCAVERun, budget: float) -> list:
+def successful_trials(run: AbstractRun, budget: float) -> list:
     return [t for t in run.history if t.budget == budget and t.status == Status.SUCCESS and t.costs[0] is not None]
 
 
-def evaluate(run: DeepCAVERun, budget: float) -> list[dict]:
+def evaluate(run: AbstractRun, budget: float) -> list[dict]:
     """fANOVA and LPI importance of each edge for the run's first objective at ``budget``."""
     objective = run.get_objectives()[0]
     rows = []
@@ -77,7 +76,7 @@ def evaluate(run: DeepCAVERun, budget: float) -> list[dict]:
     return rows
 
 
-def combined_run(name: str, runs: list[DeepCAVERun], budget: float) -> tuple[DeepCAVERun, int]:
+def combined_run(name: str, runs: list[AbstractRun], budget: float) -> tuple[DeepCAVERun, int]:
     """One in-memory DeepCAVE run with every successful trial of ``runs`` at ``budget``."""
     first = runs[0]
     out = DeepCAVERun(name, configspace=first.configspace, objectives=first.get_objectives(), meta={"combined": len(runs)})
@@ -89,13 +88,13 @@ def combined_run(name: str, runs: list[DeepCAVERun], budget: float) -> tuple[Dee
     return out, n
 
 
-def best_budget(run: DeepCAVERun) -> float | None:
+def best_budget(run: AbstractRun) -> float | None:
     """Highest budget with at least MIN_TRIALS successful trials."""
     ok = [b for b in run.get_budgets(include_combined=False) if len(successful_trials(run, b)) >= MIN_TRIALS]
     return max(ok) if ok else None
 
 
-def parallel_coordinates(run: DeepCAVERun, budget: float) -> pd.DataFrame:
+def parallel_coordinates(run: AbstractRun, budget: float) -> pd.DataFrame:
     """Distinct architectures at ``budget`` with their mean objective (DeepCAVE plugin's data)."""
     objective = run.get_objectives()[0].name
     rows = []
@@ -124,7 +123,7 @@ def importance_tables(deepcave_dirs: list[Path], log: TextIO = sys.stderr) -> di
         print(f"importance: run {i}/{len(deepcave_dirs)} {path}", file=log)
     pooled: list[dict] = []
     coords: list[pd.DataFrame] = []
-    by_dataset: dict[str, list[DeepCAVERun]] = {}
+    by_dataset: dict[str, list[AbstractRun]] = {}
     for run in runs:
         by_dataset.setdefault(run.meta["dataset"], []).append(run)
     for dataset, group in sorted(by_dataset.items()):

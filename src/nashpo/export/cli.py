@@ -24,10 +24,72 @@ def cmd_to_deepcave(args: argparse.Namespace) -> None:
     print(f"DeepCAVE run written to {out}")
 
 
+def cmd_deepcave(args: argparse.Namespace) -> None:
+    import sys
+
+    from nashpo.export.dashboard import open_dashboard
+
+    try:
+        code = open_dashboard(
+            Path(args.study_dir),
+            port=args.port,
+            workers=args.workers,
+            cache=args.cache,
+            log=args.log,
+            footprint_support=args.footprint_support,
+        )
+    except (RuntimeError, OSError) as exc:
+        print(f"nashpo: error: deepcave: {exc}", file=sys.stderr)
+        raise SystemExit(1) from None
+    if code:
+        raise SystemExit(code)
+
+
+def cmd_deepcave_check(args: argparse.Namespace) -> None:
+    from nashpo.export.deepcave import load_export
+    from nashpo.export.plugins import PLUGINS, bounded_footprint, run_plugin, summary
+
+    if args.footprint_support < 0:
+        raise InputError("footprint_support", args.footprint_support, "must be a non-negative integer (0: DeepCAVE's own, uncapped)")
+    skip = set(args.skip or [])
+    unknown = skip - set(PLUGINS)
+    if unknown:
+        raise InputError("skip", sorted(unknown)[0], f"unknown plugin; choose from {', '.join(PLUGINS)}")
+    runs = [(path, load_export(Path(path))) for path in args.runs]  # every folder checked before any work
+    for path, run in runs:
+        print(f"{path} ({run.meta.get('optimizer', '?')}, seed {run.meta.get('seed', '?')})")
+        for name in PLUGINS:
+            if name in skip or (name == "budget_correlation" and len(run.get_budgets(include_combined=False)) < 2):
+                continue
+            with bounded_footprint(args.footprint_support or None):
+                result = run_plugin(name, run)
+            print(f"  {name:<22} {result.seconds:7.2f} s  {summary(result, run)}", flush=True)
+
+
 def add_commands(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("to-deepcave", help="export a run to DeepCAVE's native format")
+    p = sub.add_parser("to-deepcave", help="export a run as a DeepCAVE run (DeepCAVE's DataFrame format)")
     p.add_argument("--from", dest="source", required=True, help="trial-log (a nashpo run folder) or dehb (DEHB's output folder)")
     p.add_argument("path", help="the run folder to convert")
     p.add_argument("--out", required=True)
     p.add_argument("--force", action="store_true")
     p.set_defaults(func=cmd_to_deepcave)
+    d = sub.add_parser("deepcave", help="open DeepCAVE's dashboard on a study's exported runs (starts redis + workers on 127.0.0.1)")
+    d.add_argument("study_dir", nargs="?", default="results", help="study results folder (its deepcave/ is opened) or a folder of runs")
+    d.add_argument("--port", type=int, default=None, help="dashboard port (default 8050, else a free one)")
+    d.add_argument("--workers", type=int, default=1, help="rq workers for the plugins' Process buttons")
+    d.add_argument("--cache", type=Path, default=None, help="DeepCAVE cache (default $XDG_CACHE_HOME/nashpo/deepcave/<study>)")
+    d.add_argument("--log", type=Path, default=None, help="append the children's output to this file")
+    d.add_argument(
+        "--footprint-support",
+        type=int,
+        default=250,
+        help="cap on Footprint's border and random configurations per kind (0: DeepCAVE's own, minutes)",
+    )
+    d.set_defaults(func=cmd_deepcave)
+    c = sub.add_parser("deepcave-check", help="run DeepCAVE's plugins headless on exported runs; one line per plugin")
+    c.add_argument("runs", nargs="+", help="folders written by `nashpo to-deepcave`")
+    c.add_argument("--skip", nargs="*", help="plugins to leave out")
+    c.add_argument(
+        "--footprint-support", type=int, default=250, help="cap on Footprint's border and random configurations per kind (0: uncapped)"
+    )
+    c.set_defaults(func=cmd_deepcave_check)

@@ -1,13 +1,18 @@
-"""nashpo run folder (trials.parquet + run.json) -> DeepCAVE native run folder.
+"""nashpo run folder (trials.parquet + run.json) -> DeepCAVE run folder.
 
-Mapping: configuration = the six edge hyperparameters; objectives from run.json (valid_error in
-%, bounds 0..100, minimised); budget = fidelity in epochs; seed = the run seed; start time = the
-simulated clock at trial start, cpu_time = simulated cost (end time: see ``loadable_history``); origin and status per trial; additional =
-arch_str, arch_code, nb201_index, trial number. DeepCAVE keeps one trial per (config, budget,
-seed): an architecture queried twice at the same fidelity (same lookup, same value) appears once.
+Format: DeepCAVE's DataFrame format (``trials.csv`` + ``configspace.csv``, read by DeepCAVE's
+``DataFrameRun``), because it is the only built-in format that DeepCAVE 1.4.1 loads with trial end
+times: its native loader always sets ``end_time = 0``, so Cost over Time would show one point at 0.
+``nashpo.json`` beside them keeps the run's identity (optimizer, dataset, seed, protocol, ...),
+which the DataFrame format has no place for; ``load_export`` returns the run with that meta.
 
-DeepCAVE's Recorder writes runs its own loader cannot read, so the run is built with
-``DeepCAVERun(...).add(...)`` and ``save()``, then reloaded with ``DeepCAVERun.from_path`` as a check.
+Mapping: configuration = the six edge hyperparameters; objectives from run.json (valid_error in %,
+bounds 0..100, minimised; DeepCAVE's DataFrame loader adds a second objective ``Time`` = the
+trial's simulated cost); budget = fidelity in epochs; seed = the run seed; start/end time = the
+simulated clock at trial start/end (DeepCAVE measures both from the first trial's start, which is
+the clock's 0); status per trial; additional = trial, origin, arch_str, arch_code, nb201_index.
+DeepCAVE keeps one trial per (config, budget, seed): an architecture queried twice at the same
+fidelity (same lookup, same value) appears once, with its later time.
 """
 
 from __future__ import annotations
@@ -18,16 +23,24 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from deepcave.runs import Status
+import pandas as pd
+from ConfigSpace import ConfigurationSpace
+from ConfigSpace.hyperparameters import CategoricalHyperparameter, FloatHyperparameter, IntegerHyperparameter
+from deepcave.runs.converters.dataframe import DataFrameRun
 from deepcave.runs.converters.deepcave import DeepCAVERun
 from deepcave.runs.objective import Objective
 
 from nashpo.errors import InputError
 from nashpo.outdir import check_out, finish_out_dir, prepare_out_dir
-from nashpo.space import EDGE_NAMES, build_configspace
+from nashpo.space import build_configspace
 from nashpo.triallog import RECORD_FILE, TRIALS_FILE, read_record, read_trials
 
-STATUS = {"SUCCESS": Status.SUCCESS, "CRASHED": Status.CRASHED, "TIMEOUT": Status.TIMEOUT, "MEMORYOUT": Status.MEMORYOUT}
+TRIALS_CSV = "trials.csv"
+CONFIGSPACE_CSV = "configspace.csv"
+EXPORT_META = "nashpo.json"
+STATUSES = ("SUCCESS", "CRASHED", "TIMEOUT", "MEMORYOUT")
+CONFIGSPACE_COLUMNS = ("name", "type", "lower", "upper", "default", "log", "ordered")
+META_KEYS = ("optimizer", "dataset", "seed", "protocol", "hyperparameters", "fidelities")
 
 
 def objectives_from(record: dict[str, Any]) -> list[Objective]:
@@ -39,20 +52,52 @@ def writing_dir(out_dir: Path, force: bool, sources: Iterable[Path] = ()) -> Pat
     return prepare_out_dir(out_dir, force, "deepcave", sources)
 
 
-def loadable_history(path: Path) -> None:
-    """Rewrite history.jsonl in the row layout DeepCAVE 1.4.1's loader accepts.
+def metric_column(name: str, lower: float | None, upper: float | None, optimize: str) -> str:
+    """Column header DeepCAVE's DataFrame loader parses into an objective."""
+    lo = "-inf" if lower is None else repr(float(lower))
+    hi = "inf" if upper is None else repr(float(upper))
+    return f"metric:{name} [{lo}; {hi}] ({'maximize' if optimize == 'upper' else 'minimize'})"
 
-    ``DeepCAVERun.save`` writes 9 fields per trial, but ``load`` inserts a cpu_time at position 6
-    into any row that lacks 11 fields, so saved rows fail to load. Rows written here have 8 fields
-    (end_time dropped); the loader's insert puts 0.0 in end_time. The simulated end time is kept
-    in each trial's ``additional["sim_end_time"]``.
-    """
-    lines = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
-    path.write_text("".join(json.dumps(row[:6] + row[7:]) + "\n" for row in lines))
+
+def configspace_frame(space: ConfigurationSpace) -> pd.DataFrame:
+    """``configspace.csv`` rows for DeepCAVE's DataFrame loader (categorical, integer, float)."""
+    rows = []
+    for hp in space.values():
+        if isinstance(hp, CategoricalHyperparameter):
+            items = {f"item_{i}": v for i, v in enumerate(hp.choices)}
+            rows.append({"name": hp.name, "type": "categorical", "default": hp.default_value, "ordered": False} | items)
+        elif isinstance(hp, (IntegerHyperparameter, FloatHyperparameter)):
+            kind = "integer" if isinstance(hp, IntegerHyperparameter) else "float"
+            rows.append({"name": hp.name, "type": kind, "lower": hp.lower, "upper": hp.upper, "default": hp.default_value, "log": hp.log})
+        else:
+            raise InputError("configspace", hp.name, f"hyperparameter type {type(hp).__name__} has no DeepCAVE DataFrame form")
+    frame = pd.DataFrame(rows)
+    # the loader reads every one of these columns for every row
+    return frame.reindex(columns=list(dict.fromkeys([*CONFIGSPACE_COLUMNS, *frame.columns])))
+
+
+def write_dataframe_run(folder: Path, space: ConfigurationSpace, trials: pd.DataFrame, meta: dict[str, Any]) -> None:
+    """Write ``trials`` (columns: config_id, every hyperparameter, metric:..., budget, seed,
+    start_time, end_time, status, extra columns as DeepCAVE's ``additional``) into ``folder``."""
+    configspace_frame(space).to_csv(folder / CONFIGSPACE_CSV, index=False)
+    trials.to_csv(folder / TRIALS_CSV, index=False)  # DeepCAVE's read_csv may be off by one ulp
+    (folder / EXPORT_META).write_text(json.dumps(meta, indent=2, default=str) + "\n")
+
+
+def publish_dataframe(tmp: Path, out_dir: Path) -> Path:
+    """Prove loadable with DeepCAVE's own DataFrame loader, then rename into place."""
+    try:
+        run = DataFrameRun.from_path(tmp)
+        if not run.history:
+            raise InputError("run", str(out_dir), "has no trials to export")
+        finish_out_dir(tmp, out_dir)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return out_dir
 
 
 def publish(run: DeepCAVERun, tmp: Path, out_dir: Path) -> Path:
-    """Save, prove loadable with DeepCAVE's own loader, then rename into place."""
+    """Save an in-memory DeepCAVE run in DeepCAVE's native format (no end times), checked, renamed into place."""
     try:
         run.save(tmp)
         loadable_history(tmp / "history.jsonl")
@@ -63,6 +108,36 @@ def publish(run: DeepCAVERun, tmp: Path, out_dir: Path) -> Path:
     return out_dir
 
 
+def loadable_history(path: Path) -> None:
+    """Native format: rewrite history.jsonl in the 8-field rows DeepCAVE 1.4.1's loader accepts.
+
+    ``save`` writes 9 fields per trial, but ``load`` inserts a cpu_time at position 6 into any row
+    that lacks 11 fields; 8-field rows (end_time dropped) load, with end_time = 0.
+    """
+    lines = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+    path.write_text("".join(json.dumps(row[:6] + row[7:]) + "\n" for row in lines))
+
+
+def trial_rows(trials: pd.DataFrame, record: dict[str, Any], space: ConfigurationSpace) -> pd.DataFrame:
+    """Trial log -> DataFrame-format rows, in evaluation order (the first starts the clock at 0)."""
+    out: dict[str, Any] = {"config_id": trials["arch_code"].astype(int)}
+    for name in space.keys():  # ConfigSpace's own (sorted) order
+        out[name] = trials[name].astype(str)
+    for o in record["objectives"]:
+        out[metric_column(o["name"], o["lower"], o["upper"], o["optimize"])] = trials[o["column"]].astype(float)
+    out["budget"] = trials["epochs"].astype(float)
+    out["seed"] = trials["seed"].astype(int)
+    out["start_time"] = (trials["sim_time"] - trials["cost"]).astype(float)
+    out["end_time"] = trials["sim_time"].astype(float)
+    out["status"] = [s if s in STATUSES else "CRASHED" for s in trials["status"]]
+    out["trial"] = trials["trial"].astype(int)
+    out["origin"] = trials["origin"].astype(str)
+    out["arch_str"] = trials["arch_str"]
+    out["arch_code"] = trials["arch_code"].astype(int)
+    out["nb201_index"] = trials["nb201_index"].astype("Int64")
+    return pd.DataFrame(out)
+
+
 def trials_to_deepcave(run_dir: Path, out_dir: Path, force: bool = False) -> Path:
     run_dir, out_dir = Path(run_dir), Path(out_dir)
     for name in (TRIALS_FILE, RECORD_FILE):
@@ -71,32 +146,54 @@ def trials_to_deepcave(run_dir: Path, out_dir: Path, force: bool = False) -> Pat
     check_out(out_dir, force, "deepcave", [run_dir])
     record = read_record(run_dir)
     trials = read_trials(run_dir)
-    meta = {k: record[k] for k in ("optimizer", "dataset", "seed", "protocol", "hyperparameters", "fidelities")}
+    if trials.empty:
+        raise InputError("run", str(run_dir), "has no trials to export")
+    space = build_configspace()
+    rows = trial_rows(trials.sort_values("trial", kind="stable"), record, space)
+    meta = {k: record[k] for k in META_KEYS}
     meta["benchmark"] = record["benchmark"]["family"]
-    run = DeepCAVERun(
-        f"{record['optimizer']}-{record['dataset']}-{record['seed']}",
-        configspace=build_configspace(),
-        objectives=objectives_from(record),
-        meta=meta,
-    )
-    obj_cols = [o["column"] for o in record["objectives"]]
-    for row in trials.itertuples(index=False):
-        run.add(
-            costs=[float(getattr(row, c)) for c in obj_cols],
-            config={e: getattr(row, e) for e in EDGE_NAMES},
-            seed=int(row.seed),
-            budget=float(row.epochs),
-            cpu_time=float(row.cost),
-            start_time=float(row.sim_time - row.cost),
-            end_time=float(row.sim_time),
-            status=STATUS.get(row.status, Status.CRASHED),
-            origin=row.origin,
-            additional={
-                "trial": int(row.trial),
-                "sim_end_time": float(row.sim_time),
-                "arch_str": row.arch_str,
-                "arch_code": int(row.arch_code),
-                "nb201_index": None if row.nb201_index is None or row.nb201_index != row.nb201_index else int(row.nb201_index),
-            },
-        )
-    return publish(run, writing_dir(out_dir, force, [run_dir]), out_dir)
+    meta["name"] = f"{record['optimizer']}-{record['dataset']}-{record['seed']}"
+    tmp = writing_dir(out_dir, force, [run_dir])
+    try:
+        write_dataframe_run(tmp, space, rows, meta)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return publish_dataframe(tmp, out_dir)
+
+
+def is_export(path: Path) -> bool:
+    return (Path(path) / TRIALS_CSV).is_file() and (Path(path) / CONFIGSPACE_CSV).is_file()
+
+
+def load_export(path: Path) -> DataFrameRun:
+    """An exported run, loaded with DeepCAVE's DataFrame loader; ``run.meta`` gains nashpo.json's keys."""
+    path = Path(path)
+    if not is_export(path):
+        raise InputError("deepcave", str(path), f"is not a DeepCAVE run folder (no {TRIALS_CSV}); export with `nashpo to-deepcave`")
+    run = DataFrameRun.from_path(path)
+    meta_file = path / EXPORT_META
+    if meta_file.is_file():
+        extra = json.loads(meta_file.read_text())
+        run.meta.update({k: v for k, v in extra.items() if k not in run.meta})
+        run.name = extra.get("name", run.name)
+    return run
+
+
+def name_runs_from_exports() -> None:
+    """Process-wide: DeepCAVE's DataFrame loader names a run after its folder, which is the seed in
+    ``results/deepcave/{dataset}/{optimizer}/{seed}``; take ``nashpo.json``'s name instead
+    (``optimizer-dataset-seed``), so plots and legends tell runs apart. Used by ``nashpo deepcave``."""
+    if getattr(DataFrameRun.from_path, "_nashpo_named", False):
+        return
+    original = DataFrameRun.from_path.__func__
+
+    def from_path(cls: type[DataFrameRun], path: Path | str) -> DataFrameRun:
+        run = original(cls, path)
+        meta_file = Path(path) / EXPORT_META
+        if meta_file.is_file():
+            run.name = json.loads(meta_file.read_text()).get("name", run.name)
+        return run
+
+    from_path._nashpo_named = True
+    DataFrameRun.from_path = classmethod(from_path)

@@ -1,27 +1,27 @@
-"""DEHB's own output folder -> DeepCAVE native run (DeepCAVE has no DEHB converter).
+"""DEHB's own output folder -> DeepCAVE run in DeepCAVE's DataFrame format (DeepCAVE has no DEHB converter).
 
 DEHB 0.1.2 writes ``history.parquet.gzip`` (columns config_id, config = DEHB's [0, 1] vector,
 fitness, cost, fidelity, info) plus ``incumbent.json`` and ``dehb_state.json``. Vectors are
 decoded with DEHB's own ``DE.vector_to_configspace`` for the given ConfigSpace (default: nashpo's
-NB201 space). fitness -> the objective (minimised), fidelity -> budget, cost -> end - start time
-on a clock that accumulates DEHB's recorded costs in history order.
+NB201 space). fitness -> the objective (minimised; bounds = observed range), fidelity -> budget, cost -> end -
+start time on a clock that accumulates DEHB's recorded costs in history order; ``info`` entries
+become ``info_<key>`` columns (DeepCAVE's ``additional``). Same folder layout as ``trials_to_deepcave``.
 """
 
 from __future__ import annotations
 
 import json
+import re
+import shutil
 import tempfile
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 from ConfigSpace import ConfigurationSpace
-from deepcave.runs import Status
-from deepcave.runs.converters.deepcave import DeepCAVERun
-from deepcave.runs.objective import Objective
 
 from nashpo.errors import InputError
-from nashpo.export.deepcave import publish, writing_dir
+from nashpo.export.deepcave import metric_column, publish_dataframe, write_dataframe_run, writing_dir
 from nashpo.space import build_configspace
 
 HISTORY = "history.parquet.gzip"
@@ -44,33 +44,39 @@ def dehb_to_deepcave(
     if isinstance(configspace, Path):
         configspace = ConfigurationSpace.from_json(configspace)
     space = configspace or build_configspace()
+    if not re.fullmatch(r"\w+", objective):
+        raise InputError("objective", objective, "must be a plain name (letters, digits, _) for DeepCAVE's DataFrame format")
     history = pd.read_parquet(history_path)
+    if history.empty:
+        raise InputError("dehb", str(dehb_dir), f"{HISTORY} has no trials")
     tmp = writing_dir(out_dir, force, [dehb_dir])
     meta: dict = {"optimizer": "dehb", "source": str(dehb_dir)}
     state = dehb_dir / "dehb_state.json"
     if state.is_file():
         meta["dehb_state"] = json.loads(state.read_text()).get("DE_params", {})
-    run = DeepCAVERun(f"dehb-{dehb_dir.name}", configspace=space, objectives=[Objective(objective, optimize="lower")], meta=meta)
     to_config = decoder(space)
-    clock = 0.0
     seed = int(meta.get("dehb_state", {}).get("seed", 0) or 0)
-    for row in history.itertuples(index=False):
-        config = to_config(np.asarray(row.config, dtype=float))
-        start, clock = clock, clock + float(row.cost)
-        additional = {"config_id": int(row.config_id), "sim_end_time": clock}
-        info = getattr(row, "info", None)
-        if isinstance(info, dict):
-            additional.update({k: (v.item() if hasattr(v, "item") else v) for k, v in info.items()})
-        run.add(
-            costs=[float(row.fitness)],
-            config=config,
-            seed=seed,
-            budget=float(row.fidelity),
-            cpu_time=float(row.cost),
-            start_time=start,
-            end_time=clock,
-            status=Status.SUCCESS,
-            origin="dehb",
-            additional=additional,
-        )
-    return publish(run, tmp, out_dir)
+    end = history["cost"].astype(float).cumsum()
+    rows: dict[str, list] = {"config_id": [int(c) for c in history["config_id"]]}
+    configs = [to_config(np.asarray(v, dtype=float)) for v in history["config"]]
+    for name in space.keys():
+        rows[name] = [c.get(name) for c in configs]
+    fitness = history["fitness"].astype(float)
+    # DEHB records no bounds; the observed range is what DeepCAVE itself would infer
+    rows[metric_column(objective, fitness.min(), fitness.max(), "lower")] = fitness.tolist()
+    rows["budget"] = history["fidelity"].astype(float).tolist()
+    rows["seed"] = [seed] * len(history)
+    rows["start_time"] = (end - history["cost"].astype(float)).tolist()
+    rows["end_time"] = end.tolist()
+    rows["status"] = ["SUCCESS"] * len(history)
+    if "info" in history.columns:
+        infos = [i if isinstance(i, dict) else {} for i in history["info"]]
+        for key in sorted({k for i in infos for k in i}):
+            rows[f"info_{key}"] = [i.get(key).item() if hasattr(i.get(key), "item") else i.get(key) for i in infos]
+    tmp = writing_dir(out_dir, force)
+    try:
+        write_dataframe_run(tmp, space, pd.DataFrame(rows), meta)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return publish_dataframe(tmp, out_dir)

@@ -1,0 +1,218 @@
+"""`nashpo deepcave` in a real headless browser (Debian's chromium + chromium-driver, selenium).
+
+A user's path: start the dashboard on a study, pick an exported run on DeepCAVE's General page,
+read its best cost on Overview, see Cost over Time on the simulated clock, press Process on
+Importances (computed by an rq worker through the private redis), then Ctrl-C/SIGTERM. Screenshots
+of each page stay in the test's temp dir.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from nashpo.export.deepcave import trials_to_deepcave
+from nashpo.runner import Budget, run_search
+from nashpo.triallog import read_trials
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+CHROMEDRIVER = shutil.which("chromedriver") or "/usr/bin/chromedriver"
+
+
+def require_system_tools() -> None:
+    missing = [p for p in (CHROMIUM, CHROMEDRIVER) if not os.access(p, os.X_OK)] + [n for n in ("redis-server",) if shutil.which(n) is None]
+    if missing:
+        pytest.fail(f"missing {missing}: run envs/install.sh (apt-get install chromium chromium-driver redis-server)")
+
+
+def port_open(port: int) -> bool:
+    with socket.socket() as s:
+        s.settimeout(0.5)
+        return s.connect_ex(("127.0.0.1", port)) == 0
+
+
+def processes_mentioning(text: str) -> list[int]:
+    pids = []
+    for proc in Path("/proc").iterdir():
+        if proc.name.isdigit():
+            try:
+                if text in (proc / "cmdline").read_bytes().decode(errors="replace"):
+                    pids.append(int(proc.name))
+            except OSError:
+                continue
+    return pids
+
+
+@pytest.fixture(scope="module")
+def study(data_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> dict:
+    """A study folder laid out like the workflow's results/: deepcave/{dataset}/{optimizer}/{seed}."""
+    root = tmp_path_factory.mktemp("study")
+    run_dir = root / "runs" / "re"
+    run_search("re", "cifar10", 3, Budget(max_evals=60), run_dir, data_dir=data_dir, progress=None)
+    export = trials_to_deepcave(run_dir, root / "deepcave" / "cifar10" / "re" / "3")
+    trials = read_trials(run_dir).drop_duplicates(["arch_code", "epochs"], keep="last").sort_values("sim_time")
+    times, costs, best = [], [], math.inf
+    for row in trials.itertuples():
+        if row.objective < best:
+            best = row.objective
+            times.append(round(row.sim_time, 2))
+            costs.append(row.objective)
+    assert len(times) > 1  # a run whose incumbent improves more than once
+    total = round(float(trials["sim_time"].max()), 2)
+    return {"root": root, "export": export, "times": times, "costs": costs, "best": best, "total": total}
+
+
+@pytest.fixture()
+def dashboard(study: dict, tmp_path: Path, nashpo_env: dict[str, str]):
+    require_system_tools()
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    cache = tmp_path / "cache"
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "nashpo",
+            "deepcave",
+            str(study["root"]),
+            "--port",
+            str(port),
+            "--cache",
+            str(cache),
+            "--log",
+            str(tmp_path / "dash.log"),
+        ],
+        env=nashpo_env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    line = proc.stdout.readline()  # blocks until the server answers (or the command fails)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        assert line.startswith(f"DeepCAVE: {url}"), line + proc.stdout.read() if proc.poll() is not None else line
+        yield {"url": url, "port": port, "proc": proc, "cache": cache, "dir": tmp_path}
+    finally:
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGTERM)
+            proc.wait(30)
+
+
+@pytest.fixture()
+def browser():
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    options = webdriver.ChromeOptions()
+    options.binary_location = CHROMIUM
+    for arg in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--window-size=1400,1000"):
+        options.add_argument(arg)
+    driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
+    yield driver
+    driver.quit()
+
+
+def plotly_traces(driver) -> list | None:
+    return driver.execute_script(
+        "const g = document.querySelector('.js-plotly-plot');"
+        "return g && g.data && g.data.length ? g.data.map(t => ({name: t.name, x: Array.from(t.x || []), y: Array.from(t.y || [])})) : null;"
+    )
+
+
+def test_dashboard_in_a_browser(study: dict, dashboard: dict, browser) -> None:
+    from deepcave.utils.util import custom_round
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.common.keys import Keys
+    from selenium.webdriver.support import expected_conditions as ec
+    from selenium.webdriver.support.ui import Select, WebDriverWait
+
+    url, shots = dashboard["url"], dashboard["dir"]
+    wait = WebDriverWait(browser, 90)
+
+    # General: the study's exports are the working directory; go to the run's folder and add it
+    browser.get(url + "/")
+    field = wait.until(ec.presence_of_element_located((By.ID, "general-working-directory-input")))
+    assert field.get_attribute("value") == str((study["root"] / "deepcave").resolve())
+    # offline styling: Bootstrap and Font Awesome come from this server, and apply
+    sheets = browser.execute_script("return Array.from(document.styleSheets).map(s => s.href).filter(h => h)")
+    assert sheets and all(h.startswith(url) for h in sheets), sheets
+    color = browser.execute_script("return getComputedStyle(document.querySelector('.btn-primary')).backgroundColor")
+    assert color == "rgb(13, 110, 253)"  # Bootstrap 5's primary blue
+    field.send_keys(Keys.CONTROL, "a")
+    field.send_keys(str(study["export"].parent))
+    runs = "//div[@id='general-available-runs-container']"
+    add = f"{runs}//button[normalize-space(text())='3']/preceding-sibling::button[normalize-space(text())='+']"
+    wait.until(ec.element_to_be_clickable((By.XPATH, add))).click()
+    wait.until(ec.text_to_be_present_in_element((By.ID, "general-selected-runs-container"), "re/3"))
+    browser.save_screenshot(str(shots / "general.png"))
+
+    # Overview: the run's best cost
+    browser.get(url + "/plugins/overview")
+    Select(wait.until(ec.presence_of_element_located((By.TAG_NAME, "select")))).select_by_visible_text("re/re-cifar10-3")
+    best = f"Best valid_error: {custom_round(study['best'])} "
+    wait.until(ec.text_to_be_present_in_element((By.TAG_NAME, "body"), best))
+    assert f"Total runtime [s]: {study['total']}" in browser.find_element(By.TAG_NAME, "body").text  # the simulated clock
+    browser.save_screenshot(str(shots / "overview.png"))
+
+    # Cost over Time: more than one point, on the simulated clock
+    browser.get(url + "/plugins/cost_over_time")
+    traces = wait.until(lambda d: plotly_traces(d))
+    assert traces[0]["name"] == "re-cifar10-3"  # named from nashpo.json, not the seed folder
+    assert traces[0]["x"] == pytest.approx(study["times"], abs=0.01) and len(traces[0]["x"]) > 1
+    assert traces[0]["y"] == pytest.approx(study["costs"])
+    browser.save_screenshot(str(shots / "cost_over_time.png"))
+
+    # Importances: a static plugin, computed by the rq worker after "Process"
+    browser.get(url + "/plugins/importances")
+    Select(wait.until(ec.presence_of_element_located((By.TAG_NAME, "select")))).select_by_visible_text("re/re-cifar10-3")
+    wait.until(ec.element_to_be_clickable((By.XPATH, "//button[normalize-space(.)='Process']"))).click()
+    bars = wait.until(lambda d: plotly_traces(d))
+    assert sorted(bars[0]["x"]) == sorted(f"edge_{a}" for a in ("0_1", "0_2", "1_2", "0_3", "1_3", "2_3"))
+    assert all(v >= 0 for v in bars[0]["y"])
+    browser.save_screenshot(str(shots / "importances.png"))
+    for name in ("general", "overview", "cost_over_time", "importances"):
+        assert (shots / f"{name}.png").stat().st_size > 10_000
+
+
+def test_dashboard_stops_every_child(dashboard: dict) -> None:
+    import deepcave
+
+    proc, port, cache = dashboard["proc"], dashboard["port"], dashboard["cache"]
+    config = cache / "nashpo_deepcave_config" / "session.py"
+    redis_port = int(next(line.split("=")[1] for line in config.read_text().splitlines() if "REDIS_PORT" in line))
+    children = processes_mentioning(str(config))
+    assert len(children) == 2 and port_open(redis_port)  # one worker, one server, redis
+    cmdlines = [Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0") for pid in children]
+    assert sorted(c[c.index(b"--footprint-support") + 1] for c in cmdlines) == [b"250", b"250"]
+    # DeepCAVE's cache is the one given, not inside the virtualenv
+    assert (cache / "meta.json").is_file()
+    venv_cache = Path(deepcave.__file__).parent / "cache"
+    assert not venv_cache.exists() or venv_cache.stat().st_mtime < config.stat().st_mtime
+    proc.send_signal(signal.SIGTERM)
+    assert proc.wait(30) == 0
+    assert proc.stdout.read().strip().endswith("DeepCAVE: stopping")
+    time.sleep(0.5)
+    assert processes_mentioning(str(config)) == [] and not port_open(port) and not port_open(redis_port)
+
+
+def test_bad_study_dir(tmp_path: Path, nashpo_env: dict[str, str]) -> None:
+    bad = subprocess.run(
+        [sys.executable, "-m", "nashpo", "deepcave", str(tmp_path / "missing"), "--cache", str(tmp_path / "cache")],
+        env=nashpo_env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert bad.returncode == 2
+    assert bad.stderr.strip().splitlines() == [f"nashpo: error: study_dir='{tmp_path / 'missing'}': is not a directory"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == []
