@@ -83,10 +83,13 @@ def cmd_query(args: argparse.Namespace) -> dict[str, Any]:
         raise InputError("arch/index/config", None, "give exactly one of --arch, --index or --config")
     from nashpo.benchmark import NB201Benchmark
 
+    arch: Any = args.arch
+    if args.config is not None:
+        arch = parse_config(args.config)
+        family.encode(arch)  # bad edges fail before any table is opened or prepared
     bench = NB201Benchmark(task, args.data_dir)
     if args.index is not None:
         return bench.query_index(args.index, args.epochs, rng, devices=args.devices)
-    arch: Any = args.arch if args.arch is not None else parse_config(args.config)
     return bench.query(arch, args.epochs, rng, devices=args.devices)
 
 

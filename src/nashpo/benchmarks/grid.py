@@ -55,12 +55,16 @@ class GridSpace:
         if extra:
             raise InputError("config", extra[0], f"not a hyperparameter of {self.name}; expected {', '.join(self.names)}")
         code = 0
+        missing = None
         for param, lookup, place in zip(self.params, self._lookup, self.places.tolist(), strict=True):
             if param.name not in config:
-                raise InputError("config", param.name, f"missing hyperparameter of {self.name}")
+                missing = missing or param.name
+                continue
             value = config[param.name]
             i = None if isinstance(value, (bool, np.bool_)) else lookup.get(value)
             code += place * (param.index_of(value) if i is None else i)
+        if missing is not None:
+            raise InputError("config", missing, f"missing hyperparameter of {self.name}")
         return code
 
     def decode(self, code: int) -> dict[str, Value]:
