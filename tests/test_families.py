@@ -156,6 +156,8 @@ def test_oracle_and_queries_equal_the_pickles(grid_dir: Path, name: str, task: s
         assert all(many[m][i] == got[m] for m in got)
         seeded = bench.query_code(code, rng=np.random.default_rng(code))
         assert all(seeded[m.name] == rec[m.name][seeded["seed"]] for m in family.metrics)
+        k = code % family.n_seeds
+        assert bench.query_seed(code, k) == {m.name: rec[m.name][k] for m in family.metrics}
 
 
 @pytest.mark.parametrize(("name", "task"), [("hpolib", "protein_structure"), ("hpobench", "vehicle")])
@@ -234,6 +236,7 @@ def test_bad_input_names_the_field(grid_dir: Path) -> None:
         (lambda: bench.query_code(62_208), "code", 62_208),
         (lambda: bench.query_code(0, 12), "fidelity", 12),
         (lambda: bench.query_many(np.array([0, -3])), "code", -3),
+        (lambda: bench.query_seed(0, 4), "seed", 4),
     ]
     for call, field, value in cases:
         with pytest.raises(InputError) as info:

@@ -212,6 +212,17 @@ class GridTask:
         out["seed"] = pick
         return out
 
+    def query_seed(self, code: int, seed: int) -> dict[str, float]:
+        """All metrics of one configuration for training seed ``seed`` (0..n_seeds-1): a caller
+        that draws its seed indices in bulk pays no per-query generator call."""
+        if not 0 <= code < self.n_configs:
+            raise InputError("code", code, f"must be in 0..{self.n_configs - 1}")
+        if not 0 <= seed < self.n_seeds:
+            raise InputError("seed", seed, f"must be in 0..{self.n_seeds - 1}")
+        if self._seeds is None:
+            self._seeds = np.ascontiguousarray(np.stack([self.columns[f"{m}#seeds"] for m in self.metric_names], axis=2))
+        return dict(zip(self.metric_names, self._seeds[code, seed].tolist()))
+
     def query(self, config: Configuration | Mapping[str, Any], rng: np.random.Generator | None = None) -> dict[str, Any]:
         """A config (mapping or Configuration) with its code and metrics."""
         code = self.spec.encode(config)
