@@ -297,3 +297,47 @@ def test_cli_bad_input_is_one_line(tmp_path: Path, args: list[str], expected: st
     assert res.returncode == 2 and res.stdout == ""
     assert res.stderr.count("\n") == 1 and expected in res.stderr
     assert not (tmp_path / "data").exists()  # nothing prepared or left behind
+
+
+@pytest.mark.parametrize("name", list(GRID_FAMILIES))
+def test_spaces_work_in_smac_dehb_and_optuna(grid_dir: Path, tmp_path: Path, name: str) -> None:
+    """Each library proposes configs of the family's ConfigSpace that encode to codes, and learns from table values."""
+    import optuna
+    from dehb import DEHB
+    from smac import HyperparameterOptimizationFacade, Scenario
+    from smac.runhistory.dataclasses import TrialValue
+
+    family = get_family(name)
+    task = family.open(family.tasks[0], grid_dir, auto_prepare=False)
+    sign = 1.0 if family.metric(family.objective).direction == "minimize" else -1.0
+
+    def cost(config: Any) -> float:
+        return sign * task.query_code(family.encode(config))[family.objective]
+
+    scenario = Scenario(family.configspace(0), output_directory=tmp_path / "smac", deterministic=True, n_trials=100, seed=0)
+    facade = HyperparameterOptimizationFacade
+    smac = facade(
+        scenario,
+        None,
+        initial_design=facade.get_initial_design(scenario, n_configs=5),
+        intensifier=facade.get_intensifier(scenario, max_config_calls=1),
+        logging_level=40,
+        overwrite=True,
+    )
+    for _ in range(8):  # the last three come from the random forest
+        info = smac.ask()
+        smac.tell(info, TrialValue(cost=cost(info.config)))
+    dehb = DEHB(
+        cs=family.configspace(0), dimensions=len(family.params), min_fidelity=1, max_fidelity=9, eta=3, seed=0, n_workers=1,
+        output_path=str(tmp_path / "dehb"), log_level="WARNING",
+    )  # fmt: skip
+    for _ in range(8):
+        job = dehb.ask()
+        dehb.tell(job, {"fitness": cost(job["config"]), "cost": 1.0})
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    study = optuna.create_study(sampler=optuna.samplers.TPESampler(n_startup_trials=4, seed=0))
+    dists = {p.name: optuna.distributions.CategoricalDistribution(list(p.choices)) for p in family.params}
+    for _ in range(8):
+        trial = study.ask(dists)
+        study.tell(trial, cost(trial.params))
+    assert len(smac.runhistory) == 8 and len(study.trials) == 8 and len(dehb.history) == 8

@@ -30,8 +30,15 @@ Value = str | int | float
 # Hyperparameter names must be plain identifiers: safe as ConfigSpace/SMAC/DEHB/Optuna names,
 # as DeepCAVE and parquet column names, and never clashing with table columns (`@`, `#`, `:`).
 NAME_RE = re.compile(r"^[a-z][a-z0-9_]*$")
-# Column names the trial log and the tables use for their own purposes.
-RESERVED_NAMES = frozenset({"code", "seed", "trial", "budget", "cost", "objective", "fidelity", "origin", "status", "time", "config_id"})
+# Column names the trial log (``nashpo.triallog``) and the tables use for their own purposes;
+# names starting with ``inc_`` are the incumbent's columns.
+RESERVED_NAMES = frozenset(
+    {
+        "trial", "optimizer", "dataset", "benchmark", "task", "seed", "protocol", "arch_str", "arch_code", "nb201_index",
+        "epochs", "bench_seed", "objective", "valid_acc", "cost", "sim_time", "opt_time", "origin", "status",
+        "code", "fidelity", "budget", "config_id", "time",
+    }
+)  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -43,7 +50,7 @@ class Param:
     kind: Kind
 
     def __post_init__(self) -> None:
-        if not NAME_RE.match(self.name) or self.name in RESERVED_NAMES:
+        if not NAME_RE.match(self.name) or self.name in RESERVED_NAMES or self.name.startswith("inc_"):
             raise ValueError(f"hyperparameter name {self.name!r} is not a plain identifier or is reserved")
         if self.kind not in ("categorical", "ordinal"):
             raise ValueError(f"{self.name}: kind {self.kind!r} must be categorical or ordinal")
