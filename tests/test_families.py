@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import math
 import os
@@ -262,6 +263,8 @@ def test_cli_query_oracle_prepare(grid_dir: Path, tmp_path: Path) -> None:
     raw = wheel_pickle("hpolib", "slice_localization")
     best = min(float(np.mean(v["val_loss"])) for v in raw.values())
     assert [r["best"] for r in rows if r["metric"] == "val_loss"] == [pytest.approx(best, rel=1e-12)]
+    space = ConfigurationSpace.from_json(io.StringIO(nashpo(["space", "--benchmark", "hpolib"], env, tmp_path).stdout))
+    assert space == get_family("hpolib").configspace()
     res = nashpo(["--data-dir", "d", "data", "prepare", "--benchmark", "hpolib", "--task", "parkinsons_telemonitoring"], env, tmp_path)
     assert res.returncode == 0 and "prepared d/hpolib_parkinsons_telemonitoring.parquet (62208 configurations" in res.stderr
     assert sorted(p.name for p in (tmp_path / "d").iterdir()) == ["hpolib_parkinsons_telemonitoring.parquet"]
@@ -288,6 +291,7 @@ def test_cli_query_oracle_prepare(grid_dir: Path, tmp_path: Path) -> None:
         (["query", "--benchmark", "hpobench", "--task", "car", "--index", "3"], "index=3: not available for HPOBench MLP"),
         (["query", "--task", "cifar10", "--config", '{"edge_0_1": "conv"}'], "edge_0_1='conv': outside the space"),
         (["oracle", "--benchmark", "hpolib", "--task", "car"], "task='car': unknown"),
+        (["space", "--benchmark", "hpo"], "benchmark='hpo': unknown"),
         (["data", "prepare", "--benchmark", "all", "--task", "car"], "task='car': give --task with a single --benchmark"),
     ],
 )

@@ -37,9 +37,10 @@ def _print_json(obj: Any) -> None:
 def cmd_space(args: argparse.Namespace) -> None:
     from ConfigSpace.read_and_write import json as cs_json
 
+    from nashpo.benchmarks import get_family
     from nashpo.space import build_configspace
 
-    print(cs_json.write(build_configspace()))
+    print(cs_json.write(build_configspace() if args.benchmark == "nb201" else get_family(args.benchmark).configspace()))
 
 
 def cmd_query(args: argparse.Namespace) -> None:
@@ -170,6 +171,7 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     from nashpo.benchmarks.commands import add_family_arguments
 
     p = sub.add_parser("space", help="print the ConfigSpace search space as JSON")
+    p.add_argument("--benchmark", default="nb201", help="benchmark family (default: nb201)")
     p.set_defaults(func=cmd_space)
 
     p = sub.add_parser("query", help="metrics of one architecture (or configuration) as JSON")
