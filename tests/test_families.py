@@ -345,3 +345,36 @@ def test_spaces_work_in_smac_dehb_and_optuna(grid_dir: Path, tmp_path: Path, nam
         trial = study.ask(dists)
         study.tell(trial, cost(trial.params))
     assert len(smac.runhistory) == 8 and len(study.trials) == 8 and len(dehb.history) == 8
+
+
+@pytest.mark.parametrize("name", list(GRID_FAMILIES))
+def test_spaces_load_and_evaluate_in_deepcave(grid_dir: Path, tmp_path: Path, name: str) -> None:
+    """A DeepCAVE run over the family's space (real table values) saves, reloads with DeepCAVE's
+    loader, encodes every hyperparameter and gets local parameter importances from its LPI evaluator."""
+    from deepcave.evaluators.lpi import LPI
+    from deepcave.runs import Status
+    from deepcave.runs.converters.deepcave import DeepCAVERun
+    from deepcave.runs.objective import Objective
+
+    from nashpo.export.deepcave import publish
+
+    family = get_family(name)
+    task = family.open(family.tasks[-1], grid_dir, auto_prepare=False)
+    objective = family.metric(family.objective)
+    optimize = "lower" if objective.direction == "minimize" else "upper"
+    run = DeepCAVERun(name, configspace=family.configspace(0), objectives=[Objective(objective.name, optimize=optimize)], meta={})
+    for i, code in enumerate(np.random.default_rng(0).integers(family.n_configs, size=40).tolist()):
+        q = task.query_code(code)
+        run.add(
+            costs=[q[objective.name]], config=family.decode(code), seed=0, budget=0.0, cpu_time=q["train_time"],
+            start_time=float(i), end_time=float(i + 1), status=Status.SUCCESS, origin="random", additional={},
+        )  # fmt: skip
+    loaded = DeepCAVERun.from_path(publish(run, tmp_path / "tmp", tmp_path / "run"))
+    names = [p.name for p in family.params]
+    assert len(loaded.history) == 40
+    assert list(loaded.get_encoded_data(loaded.get_objectives(), budget=loaded.get_budgets()[-1]).columns) == [*names, objective.name]
+    lpi = LPI(loaded)
+    lpi.calculate(loaded.get_objectives()[0], loaded.get_budgets()[-1], seed=0)
+    importances = lpi.get_importances(names)
+    assert set(importances) == set(names) and all(np.isfinite(v).all() for v in importances.values())
+    assert sum(mean for mean, _ in importances.values()) > 0
