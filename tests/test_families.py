@@ -196,6 +196,17 @@ def test_stale_or_missing_table_is_refused(grid_dir: Path, tmp_path: Path) -> No
         family.open("protein_structure", tmp_path, auto_prepare=False)
     with pytest.raises(DataError, match="prepared table is missing"):
         family.open("slice_localization", tmp_path, auto_prepare=False)
+    # one value changed after preparing, metadata kept: the content checksum catches it
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    table = pq.read_table(grid_dir / "hpolib_naval_propulsion.parquet")
+    loss = table["val_loss"].to_numpy().copy()
+    loss[7] *= 0.5
+    table = table.set_column(table.schema.get_field_index("val_loss"), "val_loss", pa.array(loss))
+    pq.write_table(table, tmp_path / "hpolib_naval_propulsion.parquet")
+    with pytest.raises(DataError, match="do not match the checksum recorded when it was prepared"):
+        family.open("naval_propulsion", tmp_path, auto_prepare=False)
 
 
 def test_prepare_with_a_bad_task_writes_nothing(tmp_path: Path) -> None:

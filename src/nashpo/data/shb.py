@@ -9,7 +9,8 @@ Table (row i describes code i of the family's grid, see ``nashpo.benchmarks.grid
 | ``<metric>`` | float64 | mean over the training seeds |
 | ``<metric>#seeds`` | fixed list<float64> | the value of each training seed, in the wheel's order |
 
-Parquet key-value metadata ``nashpo`` holds JSON: schema version, benchmark (family), task,
+Parquet key-value metadata ``nashpo`` holds JSON: schema version, ``content_sha256`` (of every
+value column, verified on every load), benchmark (family), task,
 fidelities (null: final values only), params (name, kind, choices), metrics (name, direction,
 unit), objective, time metric, n_configs, n_seeds and each column's provenance (source
 package and version, pickle path inside the wheel, sha256 of the pickle).
@@ -127,10 +128,14 @@ def build_table(family: GridFamily, task: str) -> pa.Table:
     for j, p in enumerate(family.params):
         choices = np.array(p.choices, dtype=object if p.kind == "categorical" else None)
         arrays[p.name] = pa.array(choices[digits[:, j]].tolist() if p.kind == "categorical" else choices[digits[:, j]])
+    values: dict[str, np.ndarray] = {}
     for m in family.metrics:
-        arrays[m.name] = pa.array(per_seed[m.name].mean(axis=1))
+        values[m.name] = per_seed[m.name].mean(axis=1)
+        values[f"{m.name}#seeds"] = per_seed[m.name]
+        arrays[m.name] = pa.array(values[m.name])
         arrays[f"{m.name}#seeds"] = pa.FixedSizeListArray.from_arrays(pa.array(per_seed[m.name].ravel()), family.n_seeds)
     meta = {
+        "content_sha256": content_sha256(values),
         "schema_version": SCHEMA_VERSION,
         "benchmark": family.name,
         "task": task,
@@ -144,6 +149,15 @@ def build_table(family: GridFamily, task: str) -> pa.Table:
         "provenance": {name: prov for name in arrays if name != "code" and name not in {p.name for p in family.params}},
     }
     return pa.table(arrays).replace_schema_metadata({META_KEY: json.dumps(meta, sort_keys=True).encode()})
+
+
+def content_sha256(columns: dict[str, np.ndarray]) -> str:
+    """Checksum of the data itself: every value column (float64, C order), in name order."""
+    h = hashlib.sha256()
+    for name in sorted(columns):
+        h.update(name.encode())
+        h.update(np.ascontiguousarray(columns[name], dtype=np.float64).tobytes())
+    return h.hexdigest()
 
 
 def prepare_grid(family: GridFamily, tasks: Sequence[str], data_dir: str | Path | None = None, log: Any = None) -> list[Path]:
@@ -187,6 +201,8 @@ def load_grid_table(path: Path, family: GridFamily, task: str) -> tuple[dict[str
             columns[name] = _float_view(arr)
         if len(columns[name]) != family.n_configs:
             raise DataError(path, f"column {name} has {len(columns[name])} rows, expected {family.n_configs}", fix)
+    if content_sha256(columns) != meta.get("content_sha256"):
+        raise DataError(path, "its values do not match the checksum recorded when it was prepared", fix)
     return columns, meta
 
 
