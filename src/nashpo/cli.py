@@ -105,8 +105,12 @@ def cmd_data_prepare(args: argparse.Namespace) -> None:
 
 
 def cmd_data_check(args: argparse.Namespace) -> None:
+    from nashpo.benchmarks import commands
     from nashpo.data.prepare import check
 
+    if args.benchmark != "nb201":
+        commands.check(args)
+        return
     report = check(args.data_dir, mirror=False if args.no_mirror else args.mirror, naslib_dir=args.naslib_dir)
     if args.json:
         _print_json(report)
@@ -204,6 +208,7 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--no-mirror", action="store_true")
     p.add_argument("--naslib-dir", help="also report what NASLib's files there cover (default: $NASHPO_NASLIB_DIR)")
     p.add_argument("--json", action="store_true")
+    p.add_argument("--benchmark", default="nb201", help="benchmark family: nb201|hpolib|hpobench (default: nb201)")
     p.set_defaults(func=cmd_data_check)
 
     p = sub.add_parser("run", help="run one search on the simulated clock")

@@ -133,3 +133,38 @@ def prepare(args: argparse.Namespace, mirror: Any) -> None:
             prepare_nb201(args.data_dir, tasks, mirror=mirror, naslib_dir=args.naslib_dir)
         else:
             family.prepare(tasks, args.data_dir)
+
+
+def check(args: argparse.Namespace) -> None:
+    """``nashpo data check --benchmark NAME``: which tasks are prepared, from what; tables are opened and verified."""
+    from nashpo.data.prepare import default_data_dir
+    from nashpo.errors import DataError
+
+    family = get_family(args.benchmark)
+    data_dir = args.data_dir or default_data_dir()
+    report: dict[str, Any] = {"data_dir": str(data_dir), "benchmark": family.name, "tasks": {}}
+    for task in family.tasks:
+        try:
+            opened = family.open(task, data_dir, auto_prepare=False)
+        except DataError as exc:
+            report["tasks"][task] = {"prepared": False, "problem": str(exc)}
+            continue
+        sources = sorted({(p["source"], p["version"], p["path"], p["sha256"]) for p in opened.provenance.values()})
+        report["tasks"][task] = {
+            "prepared": True,
+            "path": str(opened.path),  # type: ignore[attr-defined]
+            "configurations": opened.n_configs,
+            "seeds": opened.n_seeds,  # type: ignore[attr-defined]
+            "fidelities": opened.fidelities,
+            "sources": [dict(zip(("source", "version", "path", "sha256"), s)) for s in sources],
+        }
+    if args.json:
+        print(json.dumps(report, indent=2))
+        return
+    print(f"data dir: {report['data_dir']}")
+    for task, info in report["tasks"].items():
+        if not info["prepared"]:
+            print(f"{family.name}/{task}: not usable: {info['problem']}")
+            continue
+        src = "; ".join(f"{s['source']} {s['version']} {s['path']} sha256 {s['sha256'][:12]}" for s in info["sources"])
+        print(f"{family.name}/{task}: {info['configurations']} configurations, {info['seeds']} seeds, no fidelities; {src}")

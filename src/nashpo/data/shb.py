@@ -201,7 +201,9 @@ def load_grid_table(path: Path, family: GridFamily, task: str) -> tuple[dict[str
             columns[name] = _float_view(arr)
         if len(columns[name]) != family.n_configs:
             raise DataError(path, f"column {name} has {len(columns[name])} rows, expected {family.n_configs}", fix)
-    if content_sha256(columns) != meta.get("content_sha256"):
+    if "content_sha256" not in meta:
+        raise DataError(path, "records no content checksum (prepared by an older nashpo)", fix)
+    if content_sha256(columns) != meta["content_sha256"]:
         raise DataError(path, "its values do not match the checksum recorded when it was prepared", fix)
     return columns, meta
 
