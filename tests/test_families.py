@@ -312,7 +312,7 @@ def test_cli_query_oracle_prepare(grid_dir: Path, tmp_path: Path) -> None:
             ["query", "--benchmark", "hpobench", "--task", "car", "--config", '{"depht": 1}'],
             "config='depht': not a hyperparameter of hpobench",
         ),
-        (["query", "--benchmark", "hpobench", "--task", "car", "--index", "3"], "index=3: not available for HPOBench MLP"),
+        (["query", "--benchmark", "hpobench", "--task", "car", "--index", "0", "--config", "{}"], "index=0: not available for HPOBench MLP"),
         (["query", "--task", "cifar10", "--config", '{"edge_0_1": "conv"}'], "edge_0_1='conv': outside the space"),
         (["oracle", "--benchmark", "hpolib", "--task", "car"], "task='car': unknown"),
         (["space", "--benchmark", "hpo"], "benchmark='hpo': unknown"),

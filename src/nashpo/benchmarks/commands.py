@@ -71,7 +71,7 @@ def cmd_query(args: argparse.Namespace) -> dict[str, Any]:
     if family.name != "nb201":
         for opt in NB201_ONLY:
             value = getattr(args, opt, None)
-            if value not in (None, False):
+            if value is not None and value is not False:  # --index 0 counts
                 raise InputError(opt, value, f"not available for {family.title} (NB201 only)")
         if args.config is None:
             raise InputError("config", None, f"required for {family.title}; a JSON object over {', '.join(p.name for p in family.params)}")
