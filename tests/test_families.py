@@ -312,7 +312,10 @@ def test_cli_query_oracle_prepare(grid_dir: Path, tmp_path: Path) -> None:
             ["query", "--benchmark", "hpobench", "--task", "car", "--config", '{"depht": 1}'],
             "config='depht': not a hyperparameter of hpobench",
         ),
-        (["query", "--benchmark", "hpobench", "--task", "car", "--index", "0", "--config", "{}"], "index=0: not available for HPOBench MLP"),
+        (
+            ["query", "--benchmark", "hpobench", "--task", "car", "--index", "0", "--config", "{}"],
+            "index=0: not available for HPOBench MLP",
+        ),
         (["query", "--task", "cifar10", "--config", '{"edge_0_1": "conv"}'], "edge_0_1='conv': outside the space"),
         (["oracle", "--benchmark", "hpolib", "--task", "car"], "task='car': unknown"),
         (["space", "--benchmark", "hpo"], "benchmark='hpo': unknown"),
@@ -327,6 +330,7 @@ def test_cli_bad_input_is_one_line(tmp_path: Path, args: list[str], expected: st
     assert not (tmp_path / "data").exists()  # nothing prepared or left behind
 
 
+@pytest.mark.filterwarnings("ignore::DeprecationWarning")  # DEHB 0.1.2 calls ConfigSpace 1.x's deprecated APIs
 @pytest.mark.parametrize("name", list(GRID_FAMILIES))
 def test_spaces_work_in_smac_dehb_and_optuna(grid_dir: Path, tmp_path: Path, name: str) -> None:
     """Each library proposes configs of the family's ConfigSpace that encode to codes, and learns from table values."""
