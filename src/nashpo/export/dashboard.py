@@ -188,12 +188,12 @@ def open_dashboard(
         raise InputError("redis-server", None, "not found on PATH; install it (envs/install.sh does: apt-get install redis-server)")
     for package, _ in STYLESHEETS.values():
         static_dir(package)
-    cache = Path(cache).resolve() if cache else default_cache(working_dir)
-    cache.mkdir(parents=True, exist_ok=True)
     redis_port = free_port()
     dash_port = free_port(port or 8050)
     if port and dash_port != port:
         raise InputError("port", port, "is in use on 127.0.0.1")
+    cache = Path(cache).resolve() if cache else default_cache(working_dir)
+    cache.mkdir(parents=True, exist_ok=True)
     config = write_config(cache, redis_port, dash_port, cache, working_dir)
     point_cache_at(cache, working_dir)
     env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(cache), os.environ.get("PYTHONPATH", "")]).rstrip(os.pathsep))
