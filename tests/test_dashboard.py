@@ -216,3 +216,20 @@ def test_bad_study_dir(tmp_path: Path, nashpo_env: dict[str, str]) -> None:
     assert bad.returncode == 2
     assert bad.stderr.strip().splitlines() == [f"nashpo: error: study_dir='{tmp_path / 'missing'}': is not a directory"]
     assert sorted(p.name for p in tmp_path.iterdir()) == []
+
+
+def test_port_in_use(study: dict, tmp_path: Path, nashpo_env: dict[str, str]) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        bad = subprocess.run(
+            [sys.executable, "-m", "nashpo", "deepcave", str(study["root"]), "--port", str(port), "--cache", str(tmp_path / "cache")],
+            env=nashpo_env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+    assert bad.returncode == 2
+    assert bad.stderr.strip().splitlines() == [f"nashpo: error: port={port}: is in use on 127.0.0.1"]
+    assert not (tmp_path / "cache").exists()

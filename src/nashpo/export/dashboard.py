@@ -70,6 +70,7 @@ def free_port(preferred: int | None = None) -> int:
     """``preferred`` if it can be bound on 127.0.0.1, else a port the OS picks."""
     for port in ([preferred] if preferred else []) + [0]:
         with socket.socket() as s:
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as the servers bind: TIME_WAIT is no conflict
             try:
                 s.bind(("127.0.0.1", port))
             except OSError:
@@ -187,12 +188,12 @@ def open_dashboard(
         raise InputError("redis-server", None, "not found on PATH; install it (envs/install.sh does: apt-get install redis-server)")
     for package, _ in STYLESHEETS.values():
         static_dir(package)
-    cache = Path(cache).resolve() if cache else default_cache(working_dir)
-    cache.mkdir(parents=True, exist_ok=True)
     redis_port = free_port()
     dash_port = free_port(port or 8050)
     if port and dash_port != port:
         raise InputError("port", port, "is in use on 127.0.0.1")
+    cache = Path(cache).resolve() if cache else default_cache(working_dir)
+    cache.mkdir(parents=True, exist_ok=True)
     config = write_config(cache, redis_port, dash_port, cache, working_dir)
     point_cache_at(cache, working_dir)
     env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(cache), os.environ.get("PYTHONPATH", "")]).rstrip(os.pathsep))
@@ -200,10 +201,10 @@ def open_dashboard(
     procs: list[subprocess.Popen] = []
     names: list[str] = []
 
-    def on_term(signum, frame):  # SIGTERM: same clean stop as Ctrl-C
+    def on_term(signum, frame):  # SIGTERM, and SIGINT even where it was inherited as ignored (e.g. `make ... &`)
         raise KeyboardInterrupt
 
-    previous = signal.signal(signal.SIGTERM, on_term)
+    previous = {sig: signal.signal(sig, on_term) for sig in (signal.SIGTERM, signal.SIGINT)}
     try:
         redis_cmd = [
             redis_server,
@@ -240,7 +241,8 @@ def open_dashboard(
         return 0
     finally:
         stop(procs)
-        signal.signal(signal.SIGTERM, previous)
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
         if log:
             sink.close()
 
