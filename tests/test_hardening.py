@@ -587,7 +587,14 @@ def _check_paths(commands: list[list[str]]) -> None:
 @pytest.mark.slow
 def test_analysis_rules_quote_every_path(tmp_path: Path) -> None:
     mine = _commands(study(tmp_path, results_dir=HOSTILE_DIR), search_export=False)
-    assert {c[c.index("analysis") + 1] for c in mine if "analysis" in c} == {"aggregate", "stats", "transfer", "importance", "figures", "nb201-table"}
+    assert {c[c.index("analysis") + 1] for c in mine if "analysis" in c} == {
+        "aggregate",
+        "stats",
+        "transfer",
+        "importance",
+        "figures",
+        "nb201-table",
+    }
     assert sum("prepare" in c for c in mine) == 1
     _check_paths(mine)
 
