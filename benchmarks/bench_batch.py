@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import statistics
 import subprocess
 import sys
@@ -29,12 +30,12 @@ from nashpo.triallog import read_trials
 BUDGET = ["--max-sim-seconds", "12000"]
 
 
-def nashpo(args: list[str], data_dir: Path | None, cwd: Path) -> float:
+def nashpo(args: list[str], data_dir: Path | None, cwd: Path) -> tuple[float, str]:
     env = dict(os.environ, PYTHONHASHSEED="0")
     base = [sys.executable, "-m", "nashpo"] + (["--data-dir", str(data_dir)] if data_dir else [])
     t0 = time.perf_counter()
-    subprocess.run([*base, *args], cwd=cwd, env=env, check=True, capture_output=True)
-    return time.perf_counter() - t0
+    res = subprocess.run([*base, *args], cwd=cwd, env=env, check=True, capture_output=True, text=True)
+    return time.perf_counter() - t0, res.stdout
 
 
 def old_way(optimizer: str, seeds: int, data_dir: Path | None, tmp: Path) -> list[float]:
@@ -45,7 +46,7 @@ def old_way(optimizer: str, seeds: int, data_dir: Path | None, tmp: Path) -> lis
                 ["run", "--optimizer", optimizer, "--dataset", "cifar10", "--seed", str(s), *BUDGET, "--out", f"old{s}", "--force"],
                 data_dir,
                 tmp,
-            )
+            )[0]
         )
     return walls
 
@@ -53,8 +54,9 @@ def old_way(optimizer: str, seeds: int, data_dir: Path | None, tmp: Path) -> lis
 def new_way(optimizer: str, seeds: int, data_dir: Path | None, tmp: Path) -> tuple[float, dict]:
     manifest = tmp / "new" / f"seeds_0-{seeds - 1}.json"
     args = ["run-chunk", "--optimizer", optimizer, "--dataset", "cifar10", "--seeds", f"0-{seeds - 1}", *BUDGET]
-    wall = nashpo([*args, "--runs-dir", str(tmp / "new"), "--manifest", str(manifest)], data_dir, tmp)
-    return wall, json.loads(manifest.read_text())
+    wall, out = nashpo([*args, "--runs-dir", str(tmp / "new"), "--manifest", str(manifest)], data_dir, tmp)
+    in_process = float(re.search(r"runs in ([0-9.]+) s", out)[1])  # printed by run-chunk
+    return wall, json.loads(manifest.read_text()) | {"wall_seconds_in_process": in_process}
 
 
 def main() -> None:

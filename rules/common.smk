@@ -132,20 +132,20 @@ def export_manifests(seeds=None):
     return [f"{RESULTS}/deepcave/{d}/{o}/seeds_{c}.json" for d, o, c, _ in exported_chunks(seeds)]
 
 
-def run_dirs():
+def run_dirs(datasets=None):
     """Per-seed run folders (written by the search chunks; not rule outputs themselves)."""
-    return [f"{RESULTS}/runs/{d}/{o}/{s}" for d in DATASETS for o in OPTIMIZERS for s in optimizer_seeds(o)]
+    return [f"{RESULTS}/runs/{d}/{o}/{s}" for d in datasets or DATASETS for o in OPTIMIZERS for s in optimizer_seeds(o)]
 
 
 def finished(run):
     return os.path.isfile(os.path.join(run, "run.json"))
 
 
-def analysed_runs():
-    """Chunk manifests of all runs; with allow_missing_runs the run folders that finished (run.json written)."""
+def analysed_runs(datasets=None):
+    """Chunk manifests of the runs; with allow_missing_runs the run folders that finished (run.json written)."""
     if not ALLOW_MISSING:
-        return search_manifests()
-    done = [r for r in run_dirs() if finished(r)]
+        return search_manifests(datasets)
+    done = [r for r in run_dirs(datasets) if finished(r)]
     if not done:
         sys.exit("config: allow_missing_runs=True: no run has finished yet; run the study first (snakemake --keep-going)")
     return done

@@ -7,7 +7,7 @@ rule nb201_table:
         f"{NB201_TABLE}/nb201_table.rst",
         f"{NB201_TABLE}/nb201_table_runs.csv",
     input:
-        runs=search_manifests(["cifar10"]),
+        runs=analysed_runs(["cifar10"]),
         tables=[f"{DATA_DIR}/nb201_{d}.parquet" for d in DATASETS],
         code=SRC / "analysis" / "nb201_table.py",
     params:

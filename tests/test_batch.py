@@ -9,11 +9,11 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from deepcave.runs.converters.deepcave import DeepCAVERun
 
 from nashpo.analysis.io import expand_runs
 from nashpo.batch import chunks, export_chunk, parse_seeds, run_chunk, run_folders
 from nashpo.errors import InputError
+from nashpo.export.deepcave import load_export
 from nashpo.runner import Budget, run_search
 from nashpo.triallog import TIMING_COLUMNS, read_record, read_trials
 
@@ -60,6 +60,7 @@ def test_rerun_overwrites_and_clears_stale_temps(data_dir: Path, tmp_path: Path)
     stale = runs / ".1.tmp99999"
     stale.mkdir(parents=True)
     (runs / "1").mkdir()
+    (runs / "1" / "run.json").write_text("{}")  # an earlier run of this seed: replaced
     (runs / "1" / "old.txt").write_text("from an earlier chunk")
     run_chunk("rs", "cifar10", [1, 2], Budget(max_evals=10), runs, runs / "seeds_1-2.json", data_dir=data_dir, progress=None)
     assert sorted(p.name for p in runs.iterdir()) == ["1", "2", "seeds_1-2.json"]
@@ -72,7 +73,7 @@ def test_export_chunk_is_loadable_per_seed(data_dir: Path, tmp_path: Path) -> No
     out = export_chunk(manifest, tmp_path / "dc", tmp_path / "dc" / "seeds_0-1.json")
     assert [r["seed"] for r in out["runs"]] == [0, 1]
     for seed in (0, 1):
-        run = DeepCAVERun.from_path(tmp_path / "dc" / str(seed))
+        run = load_export(tmp_path / "dc" / str(seed))
         trials = read_trials(tmp_path / "runs" / str(seed))
         assert len(run.history) == len(trials.drop_duplicates(["arch_code", "epochs"])) and run.meta["seed"] == seed
     assert json.loads((tmp_path / "dc" / "seeds_0-1.json").read_text())["kind"] == "deepcave"

@@ -200,7 +200,7 @@ def test_sigkill_during_export_stage_then_rerun_completes_identically(done: Path
         time.sleep(0.005)
     os.killpg(proc.pid, signal.SIGKILL)
     proc.wait()
-    assert writing and len(list(exports.glob("*/*/*/history.jsonl"))) < 8  # killed mid-export
+    assert writing and len(list(exports.glob("*/*/*/trials.csv"))) < 8  # killed mid-export
     assert snakemake(root, "--unlock").returncode == 0
     res = snakemake(root, "--cores", "2")
     assert res.returncode == 0, res.stderr[-3000:]
@@ -280,6 +280,11 @@ def test_chunk_rules_quote_config_values(tmp_path: Path) -> None:
     cfg["optimizers"] = {"re": {"population_size": 8, "tournament": "with_replacement; touch hacked"}}
     root = checkout(tmp_path, cfg)
     res = snakemake(root, "-n", "-p", "--cores", "1", "my results/nb201_table/nb201_table.csv")
+    assert res.returncode != 0 and "config: optimizers.re.tournament='with_replacement; touch hacked': unknown" in res.stderr
+    assert not (root / "hacked").exists()  # refused before any job: typed hyperparameters never carry shell text
+
+    _edit_config(root, lambda c: c["optimizers"]["re"].update(tournament="with_replacement"))
+    res = snakemake(root, "-n", "-p", "--cores", "1", "my results/nb201_table/nb201_table.csv")
     assert res.returncode == 0, res.stderr[-3000:]
     lines = [line.strip() for line in (res.stdout + res.stderr).splitlines() if "run-chunk" in line or "nb201-table" in line]
     assert lines, res.stdout[-3000:]
@@ -288,5 +293,4 @@ def test_chunk_rules_quote_config_values(tmp_path: Path) -> None:
         assert "my results/runs/cifar10/re/seeds_0-1.json" in words or "my results/nb201_table" in words
     chunk = shlex.split(next(line for line in lines if "run-chunk" in line))
     hp = chunk[chunk.index("--hp") + 1]
-    assert yaml.safe_load(hp)["tournament"] == "with_replacement; touch hacked"
-    assert not (root / "hacked").exists()
+    assert yaml.safe_load(hp) == {"population_size": 8, "tournament": "with_replacement"}  # the JSON word arrives whole

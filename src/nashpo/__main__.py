@@ -1,5 +1,3 @@
-import sys
+from nashpo.cli import entry
 
-from nashpo.cli import main
-
-sys.exit(main())
+entry()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import json
+import logging
 import os
 import sys
 from collections.abc import Sequence
@@ -289,6 +290,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     return 0
 
 
+def entry() -> None:
+    """Console entry: run ``main``, then leave without interpreter teardown.
+
+    Outputs are complete (written atomically) when ``main`` returns. Skipping teardown avoids an
+    intermittent abort at exit ("terminate called without an active exception") from native
+    thread pools of the libraries a search or export loads (pyarrow, see apache/arrow#34314).
+    """
+    code = main()
+    logging.shutdown()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
+
+
 def _check_data_dir(data_dir: Path | None) -> None:
     from nashpo.data.prepare import default_data_dir
     from nashpo.errors import InputError
@@ -307,4 +322,4 @@ def _one_line(text: str) -> str:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    entry()
