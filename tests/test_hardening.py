@@ -131,6 +131,14 @@ def test_run_fidelities_not_numbers(capsys, env_data: Path, tmp_path: Path) -> N
 
 
 @pytest.mark.parametrize(
+    ("option", "value", "needle"), [("--hp", "{x:1", "hp='{x:1': is not valid JSON"), ("--fidelities", "12,abc", "fidelities='12,abc'")]
+)
+def test_run_chunk_bad_options(capsys, env_data: Path, tmp_path: Path, option: str, value: str, needle: str) -> None:
+    args = ["run-chunk", "--optimizer", "dehb", "--dataset", "cifar10", "--seeds", "0-1", "--max-evals", "5", option, value]
+    refused(capsys, [tmp_path], [*args, "--runs-dir", tmp_path / "runs", "--manifest", tmp_path / "runs" / "m.json"], needle)
+
+
+@pytest.mark.parametrize(
     ("value", "needle"), [("inf", "max_sim_seconds=inf"), ("nan", "max_sim_seconds=nan"), ("-5", "max_sim_seconds=-5")]
 )
 def test_run_budget_not_finite(capsys, env_data: Path, tmp_path: Path, value: str, needle: str) -> None:

@@ -169,12 +169,10 @@ def export_chunk(runs_manifest: Path, out_dir: Path, manifest: Path) -> dict[str
 
 
 def cmd_run_chunk(args: argparse.Namespace) -> None:
+    from nashpo.cli import fidelities_arg, hyperparameters_arg
     from nashpo.runner import Budget
 
-    hp = json.loads(args.hp) if args.hp else {}
-    if not isinstance(hp, dict):
-        raise InputError("hp", args.hp, "must be a JSON object")
-    fids = [int(f) for f in args.fidelities.split(",")] if args.fidelities else None
+    hp, fids = hyperparameters_arg(args.hp), fidelities_arg(args.fidelities)
     record = run_chunk(
         args.optimizer,
         args.dataset,

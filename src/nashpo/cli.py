@@ -161,20 +161,33 @@ def _naslib_line(info: dict[str, Any]) -> str:
     return f"{info['path']}: {n} of {total} architectures, {info['epochs']} epochs; {usable}"
 
 
-def cmd_run(args: argparse.Namespace) -> None:
+def hyperparameters_arg(text: str | None) -> dict[str, Any]:
+    """``--hp``: a JSON object, or one line naming the problem."""
     from nashpo.errors import InputError
-    from nashpo.runner import Budget, run_search
 
     try:
-        hp = json.loads(args.hp) if args.hp else {}
+        hp = json.loads(text) if text else {}
     except json.JSONDecodeError as exc:
-        raise InputError("hp", args.hp, f"is not valid JSON ({exc.msg} at character {exc.pos})") from None
+        raise InputError("hp", text, f"is not valid JSON ({exc.msg} at character {exc.pos})") from None
     if not isinstance(hp, dict):
-        raise InputError("hp", args.hp, "must be a JSON object")
+        raise InputError("hp", text, "must be a JSON object")
+    return hp
+
+
+def fidelities_arg(text: str | None) -> list[int] | None:
+    """``--fidelities``: comma-separated whole epochs."""
+    from nashpo.errors import InputError
+
     try:
-        fids = [int(f) for f in args.fidelities.split(",")] if args.fidelities else None
+        return [int(f) for f in text.split(",")] if text else None
     except ValueError:
-        raise InputError("fidelities", args.fidelities, "must be comma-separated whole epochs, e.g. 12,200") from None
+        raise InputError("fidelities", text, "must be comma-separated whole epochs, e.g. 12,200") from None
+
+
+def cmd_run(args: argparse.Namespace) -> None:
+    from nashpo.runner import Budget, run_search
+
+    hp, fids = hyperparameters_arg(args.hp), fidelities_arg(args.fidelities)
     record = run_search(
         args.optimizer,
         args.dataset,
