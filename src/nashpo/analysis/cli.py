@@ -52,9 +52,11 @@ def cmd_figures(args: argparse.Namespace) -> None:
 
 
 def cmd_nb201_table(args: argparse.Namespace) -> None:
+    from nashpo.analysis.io import stage_outputs
     from nashpo.analysis.nb201_table import nb201_table
 
-    nb201_table(args.runs, Path(args.out), args.data_dir)
+    with stage_outputs(Path(args.out)):
+        nb201_table(args.runs, Path(args.out), args.data_dir)
 
 
 def add_commands(sub: argparse._SubParsersAction) -> None:
