@@ -1,0 +1,185 @@
+"""The runner over benchmark families: NB201 unchanged (golden logs), FCNet/MLP searches."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from nashpo.errors import InputError
+from nashpo.runner import Budget, run_search
+from nashpo.triallog import TIMING_COLUMNS
+
+GOLDEN = Path(__file__).parent / "golden"
+SINGLE_FIDELITY = ("rs", "re", "reinforce", "tpe", "smac")
+NASHPO = (sys.executable, "-m", "nashpo")
+
+
+@pytest.mark.parametrize("optimizer", SINGLE_FIDELITY)
+def test_nb201_trial_logs_equal_the_golden_logs(data_dir: Path, tmp_path: Path, optimizer: str) -> None:
+    """Trial logs of cifar10 seed 0 (12,000 simulated s, proxy protocol) equal those written before
+    the runner knew families, value for value apart from timing columns."""
+    run_search(optimizer, "cifar10", 0, Budget(max_sim_seconds=12000.0), tmp_path / "run", data_dir=data_dir, progress=None)
+    got = pd.read_parquet(tmp_path / "run" / "trials.parquet").drop(columns=list(TIMING_COLUMNS))
+    want = pd.read_csv(GOLDEN / f"nb201_cifar10_seed0_{optimizer}.csv", keep_default_na=False, na_values=[""], float_precision="round_trip")
+    assert list(got.columns) == list(want.columns)
+    assert len(got) == len(want) > 80
+    for col in got.columns:
+        if pd.api.types.is_float_dtype(got[col]):
+            np.testing.assert_array_equal(got[col].to_numpy(), want[col].to_numpy(dtype=float), err_msg=col)
+        else:
+            assert got[col].astype(str).tolist() == want[col].astype(str).tolist(), col
+
+
+GRID_TASKS = {"hpolib": "naval_propulsion", "hpobench": "car"}
+
+
+@pytest.fixture(scope="module")
+def grid_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    from nashpo.benchmarks import get_family
+    from nashpo.data.shb import prepare_grid
+
+    out = tmp_path_factory.mktemp("grid_runner_tables")
+    with open(os.devnull, "w") as log:
+        for name, task in GRID_TASKS.items():
+            prepare_grid(get_family(name), [task], out, log=log)  # type: ignore[arg-type]
+    return out
+
+
+@pytest.mark.parametrize("family_name", list(GRID_TASKS))
+@pytest.mark.parametrize("optimizer", SINGLE_FIDELITY)
+def test_every_single_fidelity_optimizer_searches_each_grid_family(
+    grid_dir: Path, tmp_path: Path, family_name: str, optimizer: str
+) -> None:
+    benchmark = family_name
+    from nashpo.benchmarks import get_family
+
+    family = get_family(benchmark)
+    task = family.open(GRID_TASKS[benchmark], grid_dir)
+    rec = run_search(optimizer, task.task, 3, Budget(max_evals=40), tmp_path / "run", data_dir=grid_dir, progress=None, benchmark=benchmark)
+    log = pd.read_parquet(tmp_path / "run" / "trials.parquet")
+    assert rec["n_trials"] == len(log) == 40
+    assert [p.name for p in family.params] == [c for c in log.columns if c in {p.name for p in family.params}]
+    # the runner charged the family's time metric and logged the table's values for each config
+    want = task.query_many(log["code"].to_numpy())
+    for m in family.metrics:
+        np.testing.assert_array_equal(log[m.name].to_numpy(), want[m.name])
+    np.testing.assert_array_equal(log["cost"].to_numpy(), want[family.time_metric])
+    np.testing.assert_allclose(log["sim_time"].to_numpy(), np.cumsum(want[family.time_metric]), rtol=1e-12)
+    for row in log.head(5).itertuples():
+        assert family.encode({p.name: getattr(row, p.name) for p in family.params}) == row.code
+    obj = log[family.objective].to_numpy()
+    expected_objective = obj if family.metric(family.objective).direction == "minimize" else 1.0 - obj
+    np.testing.assert_array_equal(log["objective"].to_numpy(), expected_objective)
+    np.testing.assert_array_equal(log["inc_objective"].to_numpy(), np.minimum.accumulate(expected_objective))
+    oracle = task.oracle().set_index("metric").loc[family.objective]
+    best = oracle["best"] if benchmark == "hpolib" else 1.0 - oracle["best"]
+    np.testing.assert_allclose(log["inc_regret"].to_numpy(), log["inc_objective"].to_numpy() - best, rtol=0, atol=1e-15)
+    assert (log["inc_regret"] >= 0).all() and (log["inc_regret_norm"].between(0, 1)).all()
+    assert rec["incumbent"]["regret"] == log["inc_regret"].iloc[-1]
+    assert rec["oracle"]["best"] == oracle["best"] and rec["protocol"] == "final" and rec["benchmark"]["family"] == benchmark
+    assert log["code"].nunique() > 5  # it searched, not re-proposed one config
+
+
+def test_grid_search_time_budget_uses_the_same_rule(grid_dir: Path, tmp_path: Path) -> None:
+    rec = run_search(
+        "rs", "car", 0, Budget(max_sim_seconds=2000.0), tmp_path / "run", data_dir=grid_dir, progress=None, benchmark="hpobench"
+    )
+    log = pd.read_parquet(tmp_path / "run" / "trials.parquet")
+    assert log["sim_time"].iloc[-1] <= 2000.0 < log["sim_time"].iloc[-1] + rec["stop"]["cost"]
+    assert rec["stop"]["reason"] == "next trial would cross max_sim_seconds"
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "field"),
+    [
+        ({"optimizer": "dehb"}, "optimizer='dehb'"),
+        ({"optimizer": "smac_hb"}, "optimizer='smac_hb'"),
+        ({"protocol": "proxy"}, "protocol='proxy'"),
+        ({"fidelities": [1, 2]}, "fidelities="),
+        ({"dataset": "cifar10"}, "task='cifar10'"),
+        ({"optimizer": "re", "hyperparameters": {"mutation": "node"}}, "re.mutation='node'"),
+    ],
+)
+def test_grid_bad_input_names_it_and_leaves_nothing(grid_dir: Path, tmp_path: Path, kwargs: dict, field: str) -> None:
+    args = {"optimizer": "rs", "dataset": "naval_propulsion", "seed": 0, "budget": Budget(max_evals=5)} | kwargs
+    with pytest.raises(InputError) as err:
+        run_search(**args, out=tmp_path / "run", data_dir=grid_dir, progress=None, benchmark="hpolib")
+    assert field in str(err.value) and "\n" not in str(err.value)
+    assert not (tmp_path / "run").exists() and list(tmp_path.iterdir()) == []
+
+
+def test_cli_grid_runs_are_deterministic_across_processes(grid_dir: Path, tmp_path: Path) -> None:
+    """Same seed in two fresh processes: identical trial logs apart from timing columns (each optimizer
+    that keeps state: re, reinforce, tpe, smac); the chunk command gives the same runs."""
+    env = dict(os.environ, NASHPO_DATA_DIR=str(grid_dir), PYTHONHASHSEED="0")
+    logs = {}
+    for optimizer in ("re", "reinforce", "tpe", "smac"):
+        for k in ("a", "b"):
+            out = tmp_path / f"{optimizer}_{k}"
+            cmd = [*NASHPO, "run", "--optimizer", optimizer, "--benchmark", "hpobench", "--task", "car", "--seed", "7"]
+            done = subprocess.run(
+                [*cmd, "--max-evals", "30", "--noise", "seed", "--out", str(out)], env=env, capture_output=True, text=True
+            )
+            assert done.returncode == 0, done.stderr
+            logs[optimizer, k] = pd.read_parquet(out / "trials.parquet").drop(columns=list(TIMING_COLUMNS))
+        pd.testing.assert_frame_equal(logs[optimizer, "a"], logs[optimizer, "b"])
+        assert (logs[optimizer, "a"]["bench_seed"] >= 0).all()
+    chunk = subprocess.run(
+        [
+            *NASHPO,
+            "run-chunk",
+            "--optimizer",
+            "tpe",
+            "--benchmark",
+            "hpobench",
+            "--task",
+            "car",
+            "--seeds",
+            "7",
+            "--max-evals",
+            "30",
+            "--noise",
+            "seed",
+            "--runs-dir",
+            str(tmp_path / "chunk"),
+            "--manifest",
+            str(tmp_path / "m.json"),
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    assert chunk.returncode == 0, chunk.stderr
+    got = pd.read_parquet(tmp_path / "chunk" / "7" / "trials.parquet").drop(columns=list(TIMING_COLUMNS))
+    pd.testing.assert_frame_equal(got, logs["tpe", "a"])
+    assert json.loads((tmp_path / "m.json").read_text())["benchmark"] == "hpobench"
+    bad = subprocess.run(
+        [
+            *NASHPO,
+            "run",
+            "--optimizer",
+            "dehb",
+            "--benchmark",
+            "hpolib",
+            "--task",
+            "naval_propulsion",
+            "--seed",
+            "0",
+            "--max-evals",
+            "5",
+            "--out",
+            str(tmp_path / "bad"),
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    assert bad.returncode == 2 and bad.stderr.count("\n") == 1 and "optimizer='dehb'" in bad.stderr
+    assert not (tmp_path / "bad").exists()
