@@ -183,3 +183,58 @@ def test_cli_grid_runs_are_deterministic_across_processes(grid_dir: Path, tmp_pa
     )
     assert bad.returncode == 2 and bad.stderr.count("\n") == 1 and "optimizer='dehb'" in bad.stderr
     assert not (tmp_path / "bad").exists()
+
+
+@pytest.mark.parametrize("family_name", list(GRID_TASKS))
+def test_deepcave_plugins_on_grid_family_exports(grid_dir: Path, tmp_path: Path, family_name: str) -> None:
+    """An FCNet and an MLP run exported to DeepCAVE: its loader and its plugins, values checked."""
+    from nashpo.benchmarks import get_family
+    from nashpo.export.deepcave import load_export, trials_to_deepcave
+    from nashpo.export.plugins import bounded_footprint, run_plugin
+
+    family = get_family(family_name)
+    run_search(
+        "smac", GRID_TASKS[family_name], 1, Budget(max_evals=60), tmp_path / "run", data_dir=grid_dir, progress=None, benchmark=family_name
+    )
+    trials_to_deepcave(tmp_path / "run", tmp_path / "dc")
+    run = load_export(tmp_path / "dc")
+    log = pd.read_parquet(tmp_path / "run" / "trials.parquet")
+    unique = log.drop_duplicates("code", keep="last")
+    names = sorted(p.name for p in family.params)
+    objective = "val_loss" if family_name == "hpolib" else "val_acc_error"
+    assert sorted(run.configspace.keys()) == names
+    assert [o.name for o in run.get_objectives()] == [objective, "Time"] and run.get_budgets() == [0.0]
+    assert len(run.history) == len(unique) and run.meta["benchmark"] == family_name
+    for trial in run.history:
+        config = dict(run.get_config(trial.config_id))
+        row = unique[unique.code == trial.additional["code"]].iloc[0]
+        want = family.decode(int(row.code))
+        for k, v in config.items():  # DeepCAVE's Float keeps 6 significant digits
+            assert v == want[k] if isinstance(v, str) else v == pytest.approx(want[k], rel=1e-5), k
+        assert trial.costs[0] == pytest.approx(row.objective) and trial.costs[1] == pytest.approx(row.cost, abs=0.01)
+        assert trial.end_time == pytest.approx(row.sim_time, abs=0.01)
+    best = float(unique["objective"].min())
+    shown = run_plugin("overview", run)
+    assert shown.components
+    incumbent_id = run.get_config_id(run.get_incumbent(objectives=run.get_objectives()[0])[0])
+    conf = run_plugin("configurations", run, config_id=incumbent_id)
+    assert conf.outputs["performances"][objective]["0.0"] == pytest.approx([best])
+    cot = run_plugin("cost_over_time", run)
+    assert cot.outputs["costs_mean"][-1] == pytest.approx(best) and cot.outputs["costs_mean"] == sorted(
+        cot.outputs["costs_mean"], reverse=True
+    )
+    assert cot.outputs["times"][-1] == pytest.approx(float(log.loc[log.objective == best, "sim_time"].min()), abs=0.01)
+    for method in ("importances_fanova", "importances_lpi"):
+        imp = run_plugin(method, run)
+        assert set(imp.outputs["0"]) == set(names) and all(np.isfinite(v[0]) and v[0] >= 0 for v in imp.outputs["0"].values())
+    lpi = run_plugin("importances_lpi", run).outputs["0"]
+    assert sum(v[0] for v in lpi.values()) == pytest.approx(1.0, abs=1e-6)
+    cube = pd.read_json(run_plugin("configuration_cube", run).outputs["df"])
+    assert sorted(cube[objective]) == pytest.approx(sorted(unique["objective"]))
+    coords = pd.read_json(run_plugin("parallel_coordinates", run).outputs["df"])
+    assert sorted(coords[objective]) == pytest.approx(sorted(unique["objective"]))
+    for name in ("ablation_paths", "partial_dependencies"):
+        assert run_plugin(name, run).components
+    assert run_plugin("symbolic_explanations", run, parsimony=-2).outputs["expr"].startswith(f"{objective} = ")
+    with bounded_footprint(40):
+        assert run_plugin("footprint", run).components
