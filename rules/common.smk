@@ -30,7 +30,7 @@ def check_config():
     """Checks the schema cannot express, with the package's own validators: a bad value stops
     `snakemake -n` with one line naming the field, before any job runs."""
     from nashpo.errors import InputError
-    from nashpo.optimizers import get_optimizer_class
+    from nashpo.optimizers import resolve
     from nashpo.runner import MAX_SEED, Budget
 
     for d in DATASETS:
@@ -46,9 +46,11 @@ def check_config():
             raise InputError("seeds", config["seeds"], f"the last seed {SEEDS[-1]} exceeds {MAX_SEED} (seeds are 32-bit)")
         for name, hp in config["optimizers"].items():
             try:
-                get_optimizer_class(name).check_hyperparameters(hp or {})
+                resolve(name, hp)  # imports a plug-in class and checks its hyperparameters
             except InputError as exc:
-                raise InputError(f"optimizers.{exc.field}", exc.value, exc.problem) from None
+                field = exc.field if exc.field.startswith("optimizers.") else f"optimizers.{name}"
+                field += f".{exc.field.split('.', 1)[1]}" if "." in exc.field and not exc.field.startswith("optimizers.") else ""
+                raise InputError(field, exc.value, exc.problem) from None
     except InputError as exc:
         sys.exit(f"config: {exc}")
 
@@ -65,8 +67,10 @@ wildcard_constraints:
 
 def adapter_file(optimizer):
     """The optimizer's adapter source in this checkout: editing it reruns only its searches."""
-    from nashpo.optimizers import adapter_source
+    from nashpo.optimizers import BUILT_IN, adapter_source
 
+    if optimizer not in BUILT_IN:  # a plug-in: the user's module file
+        return os.path.relpath(adapter_source(optimizer))
     return str(SRC / "optimizers" / adapter_source(optimizer).name)
 
 

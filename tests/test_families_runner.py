@@ -238,3 +238,95 @@ def test_deepcave_plugins_on_grid_family_exports(grid_dir: Path, tmp_path: Path,
     assert run_plugin("symbolic_explanations", run, parsimony=-2).outputs["expr"].startswith(f"{objective} = ")
     with bounded_footprint(40):
         assert run_plugin("footprint", run).components
+
+
+PLUGIN = "nashpo_testopt.greedy:GreedyLocalSearch"
+
+
+@pytest.fixture()
+def plugin_path(monkeypatch: pytest.MonkeyPatch) -> Path:
+    path = Path(__file__).parent / "plugins"
+    monkeypatch.syspath_prepend(str(path))
+    return path
+
+
+def test_plugin_optimizer_by_class(plugin_path: Path, grid_dir: Path, tmp_path: Path) -> None:
+    from nashpo.optimizers import adapter_source, resolve
+
+    cls, hp = resolve("mine", {"class": PLUGIN, "n_random": 3})
+    assert cls.__name__ == "GreedyLocalSearch" and hp == {"n_random": 3}
+    assert adapter_source("mine") == plugin_path / "nashpo_testopt" / "greedy.py"
+    runs = []
+    for k in ("a", "b"):
+        rec = run_search(
+            "mine", "car", 5, Budget(max_evals=30), tmp_path / k, hyperparameters={"class": PLUGIN, "n_random": 3},
+            data_dir=grid_dir, progress=None, benchmark="hpobench",
+        )  # fmt: skip
+        runs.append(pd.read_parquet(tmp_path / k / "trials.parquet").drop(columns=list(TIMING_COLUMNS)))
+        assert rec["hyperparameters"] == {"n_random": 3} and rec["optimizer"] == "mine"
+    pd.testing.assert_frame_equal(runs[0], runs[1])
+    log = runs[0]
+    assert log["origin"].tolist() == ["random"] * 3 + ["neighbour"] * 27
+    # each neighbour differs from the incumbent before it in exactly one hyperparameter
+    names = [c for c in ("alpha", "batch_size", "depth", "learning_rate_init", "width")]
+    for i in range(3, 30):
+        parent = log.loc[log["code"] == log["inc_code"].iloc[i - 1], names].iloc[0]
+        assert (log.loc[i, names] != parent).sum() == 1
+
+
+@pytest.mark.parametrize(
+    ("spec", "needle"),
+    [
+        ({"class": "nashpo_testopt.greedy:GreedyLocalSearch", "n_random": 0}, "greedy.n_random=0: must be at least 1"),
+        ({"class": "nashpo_testopt.greedy:GreedyLocalSearch", "n_rand": 1}, "greedy.n_rand=1: unknown hyperparameter"),
+        (
+            {"class": "nashpo_testopt.greedy:NotAnOptimizer"},
+            "optimizers.mine.class='nashpo_testopt.greedy:NotAnOptimizer': is not a subclass",
+        ),
+        ({"class": "nashpo_testopt.missing:X"}, "optimizers.mine.class='nashpo_testopt.missing:X': cannot import"),
+        ({"class": "nashpo_testopt.greedy:Nope"}, "has no Nope"),
+        ({"class": "not a target"}, "must be 'package.module:ClassName'"),
+    ],
+)
+def test_plugin_errors_name_the_field(plugin_path: Path, spec: dict, needle: str) -> None:
+    from nashpo.optimizers import resolve
+
+    with pytest.raises(InputError) as err:
+        resolve("mine", spec)
+    assert needle in str(err.value) and "\n" not in str(err.value)
+    with pytest.raises(InputError, match="built-in optimizer"):
+        resolve("rs", {"class": PLUGIN})
+
+
+@pytest.mark.slow
+def test_plugin_in_the_workflow_config(tmp_path: Path) -> None:
+    """DAG time: a plug-in's bad hyperparameter stops `snakemake -n` with one line before any job;
+    a good one makes the plug-in's file an input of its search jobs (editing it reruns them)."""
+    import shutil
+
+    import yaml
+    from test_workflow import TINY, checkout, planned, snakemake
+
+    cfg = yaml.safe_load(yaml.safe_dump(TINY))
+    cfg["optimizers"] = {"rs": {}, "mine": {"class": PLUGIN, "n_random": 0}}
+    root = checkout(tmp_path, cfg)
+    shutil.copytree(Path(__file__).parent / "plugins" / "nashpo_testopt", root / "nashpo_testopt")
+    res = snakemake(root, "-n", "--cores", "1")
+    out = res.stdout + res.stderr
+    assert res.returncode != 0 and "config: optimizers.mine.n_random=0: must be at least 1" in out
+    assert not (root / "results").exists()
+    cfg["optimizers"]["mine"]["n_random"] = 3
+    (root / "config.yaml").write_text(yaml.safe_dump(cfg))
+    res = snakemake(root, "-n", "--cores", "1")
+    assert res.returncode == 0, res.stderr
+    search_inputs = [line for line in res.stdout.splitlines() if "input:" in line and "nashpo_testopt/greedy.py" in line]
+    assert len(search_inputs) == 2  # one search chunk per dataset
+    assert planned(root)["search"] == 4
+    done = snakemake(root, "--cores", "2")
+    assert done.returncode == 0, done.stderr[-2000:]
+    log = pd.read_parquet(root / "results" / "runs" / "cifar10" / "mine" / "0" / "trials.parquet")
+    assert log["origin"].iloc[:3].tolist() == ["random"] * 3 and set(log["origin"].iloc[3:]) == {"neighbour"}
+    path = root / "nashpo_testopt" / "greedy.py"
+    path.write_text(path.read_text() + "\n# edited\n")
+    again = planned(root)
+    assert again["search"] == 2 and again["to_deepcave"] == 2  # only the plug-in's chunks

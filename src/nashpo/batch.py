@@ -84,8 +84,10 @@ def run_chunk(
     from nashpo.runner import run_search
 
     t0 = time.perf_counter()
+    from nashpo.optimizers import resolve
+
+    resolve(optimizer, hyperparameters)  # registers a plug-in; fails before any seed runs
     check_name(optimizer)
-    get_optimizer_class(optimizer).check_hyperparameters(hyperparameters or {})  # fail before any seed runs
     if not seeds:
         raise InputError("seeds", list(seeds), "no seeds given")
     if benchmark == "nb201":

@@ -19,7 +19,7 @@ import numpy as np
 from nashpo.benchmark import NB201Benchmark
 from nashpo.data.tables import FULL_EPOCHS
 from nashpo.errors import InputError
-from nashpo.optimizers import check_name, get_optimizer_class
+from nashpo.optimizers import PLUGIN_KEY, check_name, get_optimizer_class, load_plugin
 from nashpo.optimizers.base import TrialValue
 from nashpo.outdir import discard, finish_out_dir, os_reason, prepare_out_dir
 from nashpo.space import EDGE_NAMES, OPS, arch_str, code_to_ops, config_to_code
@@ -96,6 +96,14 @@ def search_fidelities(bench: NB201Benchmark, protocol: str, multi_fidelity: bool
     return chosen
 
 
+def plugin_hyperparameters(optimizer: str, hyperparameters: dict[str, Any] | None) -> dict[str, Any]:
+    """Register a plug-in optimizer named by ``class``; the other hyperparameters go to the class."""
+    hp = dict(hyperparameters or {})
+    if PLUGIN_KEY in hp:
+        load_plugin(optimizer, hp.pop(PLUGIN_KEY))
+    return hp
+
+
 def check_seed(seed: object, field: str = "seed") -> int:
     if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or not 0 <= seed <= MAX_SEED:
         raise InputError(field, seed, f"must be an integer in 0..{MAX_SEED}")
@@ -168,7 +176,9 @@ def run_search(
     ``benchmark``: the family (``nashpo.benchmarks.FAMILIES``); ``dataset`` is its task.
     ``bench``: an already opened benchmark of ``dataset`` (batches of seeds load the table once).
     ``protocol``: NB201 only (default ``proxy``); other families hold final values only.
+    ``hyperparameters`` may name a plug-in optimizer class (``{"class": "pkg.module:Class", ...}``).
     """
+    hyperparameters = plugin_hyperparameters(optimizer, hyperparameters)
     check_name(optimizer)
     check_seed(seed)
     if noise not in NOISE:
