@@ -83,6 +83,11 @@ def test_every_single_fidelity_optimizer_searches_each_grid_family(
     np.testing.assert_allclose(log["inc_regret"].to_numpy(), log["inc_objective"].to_numpy() - best, rtol=0, atol=1e-15)
     assert (log["inc_regret"] >= 0).all() and (log["inc_regret_norm"].between(0, 1)).all()
     assert rec["incumbent"]["regret"] == log["inc_regret"].iloc[-1]
+    table_objective = task.query_many(np.arange(family.n_configs))[family.objective]
+    table_objective = table_objective if benchmark == "hpolib" else 1.0 - table_objective
+    last = log["inc_objective"].iloc[-1]
+    assert log["inc_quantile"].iloc[-1] == np.count_nonzero(table_objective < last) / family.n_configs
+    assert log["inc_quantile"].is_monotonic_decreasing
     assert rec["oracle"]["best"] == oracle["best"] and rec["protocol"] == "final" and rec["benchmark"]["family"] == benchmark
     assert log["code"].nunique() > 5  # it searched, not re-proposed one config
 

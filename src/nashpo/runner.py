@@ -407,6 +407,7 @@ def _grid_loop(family, task, cls, optimizer, seed, budget, hp, noise, tmp: Path,
     oracle = task.oracle().set_index("metric").loc[family.objective]
     best, worst = objective_cost(metric, float(oracle["best"])), objective_cost(metric, float(oracle["worst"]))
     span = worst - best
+    ranked = np.sort(objective_cost(metric, task.query_many(np.arange(family.n_configs))[family.objective]))
     metric_names = [m.name for m in family.metrics]
     log = TrialLog(grid_schema([(p.name, p.choices) for p in family.params], metric_names))
     show = GridProgress(f"{optimizer} {family.name}/{task.task} seed {seed}", progress)
@@ -448,6 +449,7 @@ def _grid_loop(family, task, cls, optimizer, seed, budget, hp, noise, tmp: Path,
             inc_objective=inc["objective"],
             inc_regret=regret,
             inc_regret_norm=regret / span if span > 0 else 0.0,
+            inc_quantile=float(np.searchsorted(ranked, inc["objective"], side="left")) / len(ranked),
         )
         log.append(row)
         n += 1

@@ -36,6 +36,7 @@ only, no fidelities and no test split, so the columns are
 | inc_trial, inc_code, inc_objective | incumbent after the trial: lowest objective so far |
 | inc_regret | validation regret: incumbent's objective minus the task's best (oracle, seed means) |
 | inc_regret_norm | ``inc_regret`` / (worst - best objective of the task): 0 = oracle, 1 = worst config |
+| inc_quantile | share of the task's configurations with a lower objective than the incumbent (seed means): 0 = oracle; scale-free, for ranking across tasks |
 """
 
 from __future__ import annotations
@@ -101,6 +102,7 @@ GRID_TAIL_COLUMNS = (
     "inc_objective",
     "inc_regret",
     "inc_regret_norm",
+    "inc_quantile",
 )
 _TYPES = {
     "trial": pa.int32(),
