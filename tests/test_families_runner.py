@@ -335,3 +335,46 @@ def test_plugin_in_the_workflow_config(tmp_path: Path) -> None:
     path.write_text(path.read_text() + "\n# edited\n")
     again = planned(root)
     assert again["search"] == 2 and again["to_deepcave"] == 2  # only the plug-in's chunks
+
+
+@pytest.mark.slow
+def test_workflow_fans_out_over_families(tmp_path: Path) -> None:
+    """NB201 plus an MLP task in one study: the summary has a column per task and ranks over all of
+    them; adding a task runs only its jobs and the summary."""
+    import yaml
+    from test_workflow import TINY, checkout, planned, snakemake
+
+    cfg = yaml.safe_load(yaml.safe_dump(TINY))
+    cfg["optimizers"] = {"rs": {}, "re": {"population_size": 8, "sample_size": 3}, "tpe": {}, "dehb": {}}
+    cfg["families"] = {"hpobench": {"tasks": ["car"], "seeds": 2, "budget": {"car": {"max_evals": 15}, "vehicle": {"max_evals": 15}}}}
+    root = checkout(tmp_path, cfg)
+    res = snakemake(root, "--cores", "2")
+    assert res.returncode == 0, res.stderr[-3000:]
+    summary = root / "results" / "families" / "summary"
+    table = pd.read_csv(summary / "summary_table.csv")
+    assert list(table.columns) == ["optimizer", "nb201/cifar10", "nb201/cifar100", "hpobench/car", "avg_rank"]
+    ranked = table.dropna(subset=["avg_rank"])
+    assert sorted(ranked["optimizer"]) == ["re", "rs", "tpe"]  # dehb is multi-fidelity: NB201 only, so not ranked
+    dehb = table.set_index("optimizer").loc["dehb"]
+    assert np.isnan(dehb["hpobench/car"]) and np.isfinite(dehb["nb201/cifar10"])
+    assert sorted(ranked["avg_rank"]) == ranked["avg_rank"].tolist() and ranked["avg_rank"].sum() == pytest.approx(6.0)
+    finals = pd.read_parquet(summary / "finals.parquet")
+    car = finals[finals["dataset"] == "hpobench/car"]
+    assert len(car) == 6 and set(car["regret_kind"]) == {"validation"}
+    for row in car.itertuples():
+        log = pd.read_parquet(
+            root / "results" / "families" / "runs" / "hpobench" / "car" / row.optimizer / str(row.seed) / "trials.parquet"
+        )
+        assert row.test_regret == log["inc_regret"].iloc[-1] and len(log) == 15
+    mean = car.groupby("optimizer")["test_regret"].mean()
+    assert table.set_index("optimizer")["hpobench/car"].dropna().to_dict() == pytest.approx(mean.to_dict(), rel=1e-5)
+    assert (summary / "cd_diagram.png").stat().st_size > 0
+    # adding a task: only its table, its searches (one chunk per single-fidelity optimizer) and the summary
+    cfg["families"]["hpobench"]["tasks"].append("vehicle")
+    (root / "config.yaml").write_text(yaml.safe_dump(cfg))
+    assert planned(root) == {"family_table": 1, "family_search": 3, "family_summary": 1, "all": 1}
+    bad = yaml.safe_load(yaml.safe_dump(cfg))
+    bad["families"]["hpobench"]["tasks"].append("cifar10")
+    (root / "config.yaml").write_text(yaml.safe_dump(bad))
+    res = snakemake(root, "-n", "--cores", "1")
+    assert res.returncode != 0 and "config: families.hpobench.tasks='cifar10': unknown; choose from" in res.stdout + res.stderr
