@@ -11,6 +11,7 @@ include: "rules/stats.smk"
 include: "rules/figures.smk"
 include: "rules/nb201_table.smk"
 include: "rules/report.smk"
+include: "rules/families.smk"
 
 
 rule all:
@@ -18,6 +19,7 @@ rule all:
         export_manifests(),
         paper_figure_files(),
         nb201_table_files(),
+        family_summary_files(),
 
 
 onerror:

@@ -30,7 +30,7 @@ def check_config():
     """Checks the schema cannot express, with the package's own validators: a bad value stops
     `snakemake -n` with one line naming the field, before any job runs."""
     from nashpo.errors import InputError
-    from nashpo.optimizers import get_optimizer_class
+    from nashpo.optimizers import resolve
     from nashpo.runner import MAX_SEED, Budget
 
     for d in DATASETS:
@@ -46,11 +46,44 @@ def check_config():
             raise InputError("seeds", config["seeds"], f"the last seed {SEEDS[-1]} exceeds {MAX_SEED} (seeds are 32-bit)")
         for name, hp in config["optimizers"].items():
             try:
-                get_optimizer_class(name).check_hyperparameters(hp or {})
+                resolve(name, hp)  # imports a plug-in class and checks its hyperparameters
             except InputError as exc:
-                raise InputError(f"optimizers.{exc.field}", exc.value, exc.problem) from None
+                field = exc.field if exc.field.startswith("optimizers.") else f"optimizers.{name}"
+                field += f".{exc.field.split('.', 1)[1]}" if "." in exc.field and not exc.field.startswith("optimizers.") else ""
+                raise InputError(field, exc.value, exc.problem) from None
+        check_families()
     except InputError as exc:
         sys.exit(f"config: {exc}")
+
+
+def check_families():
+    from nashpo.benchmarks import get_family
+    from nashpo.errors import InputError
+    from nashpo.runner import Budget
+
+    for name, spec in FAMILIES_CFG.items():
+        family = get_family(name)
+        for task in spec["tasks"]:
+            try:
+                family.check_task(task)
+            except InputError as exc:
+                raise InputError(f"families.{name}.tasks", task, exc.problem) from None
+            if task not in spec["budget"]:
+                raise InputError(f"families.{name}.budget.{task}", None, "is missing (every task needs a budget)")
+            try:
+                Budget(**spec["budget"][task])
+            except InputError as exc:
+                raise InputError(f"families.{name}.budget.{task}.{exc.field}", exc.value, exc.problem) from None
+
+
+def family_optimizers():
+    """The study's single-fidelity optimizers (multi-fidelity ones need NB201's epochs)."""
+    from nashpo.optimizers import resolve
+
+    return [o for o in OPTIMIZERS if not resolve(o, config["optimizers"][o])[0].multi_fidelity]
+
+
+FAMILIES_CFG = config.get("families") or {}
 
 
 check_config()
@@ -65,8 +98,10 @@ wildcard_constraints:
 
 def adapter_file(optimizer):
     """The optimizer's adapter source in this checkout: editing it reruns only its searches."""
-    from nashpo.optimizers import adapter_source
+    from nashpo.optimizers import BUILT_IN, adapter_source
 
+    if optimizer not in BUILT_IN:  # a plug-in: the user's module file
+        return os.path.relpath(adapter_source(optimizer))
     return str(SRC / "optimizers" / adapter_source(optimizer).name)
 
 
@@ -223,3 +258,34 @@ def nb201_table_files():
     if "cifar10" not in DATASETS or config["protocol"] != "proxy":
         return []
     return [f"{NB201_TABLE}/nb201_table.{ext}" for ext in ("csv", "md", "tex", "rst")]
+
+
+# ------------------------------------------------------------ families without fidelities (rules/families.smk)
+FAMILY_DIR = f"{RESULTS}/families"
+
+
+def family_manifests():
+    """One chunk manifest per family x task x single-fidelity optimizer x chunk of seeds."""
+    from nashpo.batch import chunks
+
+    out = []
+    for family, spec in FAMILIES_CFG.items():
+        for task in spec["tasks"]:
+            for optimizer in family_optimizers():
+                for chunk in chunks(range(spec.get("seeds", 10)), SEEDS_PER_JOB):
+                    out.append(f"{FAMILY_DIR}/runs/{family}/{task}/{optimizer}/seeds_{chunk}.json")
+    return out
+
+
+def family_budget_args(family, task):
+    b = FAMILIES_CFG[family]["budget"][task]
+    args = []
+    if b.get("max_sim_seconds") is not None:
+        args += ["--max-sim-seconds", str(b["max_sim_seconds"])]
+    if b.get("max_evals") is not None:
+        args += ["--max-evals", str(b["max_evals"])]
+    return args
+
+
+def family_summary_files():
+    return [f"{FAMILY_DIR}/summary/summary_table.csv"] if FAMILIES_CFG else []

@@ -70,12 +70,13 @@ def run_chunk(
     budget: Any,
     runs_dir: Path,
     manifest: Path,
-    protocol: str = "proxy",
+    protocol: str | None = None,
     hyperparameters: dict[str, Any] | None = None,
     fidelities: list[int] | None = None,
     noise: str = "mean",
     data_dir: Path | None = None,
     progress: TextIO | None = sys.stderr,
+    benchmark: str = "nb201",
 ) -> dict[str, Any]:
     """Search every seed into ``runs_dir/<seed>`` (overwriting), then write the manifest."""
     from nashpo.benchmark import NB201Benchmark
@@ -83,11 +84,25 @@ def run_chunk(
     from nashpo.runner import run_search
 
     t0 = time.perf_counter()
+    from nashpo.optimizers import resolve
+
+    resolve(optimizer, hyperparameters)  # registers a plug-in; fails before any seed runs
     check_name(optimizer)
-    get_optimizer_class(optimizer).check_hyperparameters(hyperparameters or {})  # fail before any seed runs
     if not seeds:
         raise InputError("seeds", list(seeds), "no seeds given")
-    bench = NB201Benchmark(dataset, data_dir)
+    if benchmark == "nb201":
+        bench: Any = NB201Benchmark(dataset, data_dir)
+    else:
+        from nashpo.benchmarks import get_family
+
+        family = get_family(benchmark)
+        if get_optimizer_class(optimizer).multi_fidelity:  # one clear line before any seed runs
+            raise InputError(
+                "optimizer",
+                optimizer,
+                f"is multi-fidelity, but {family.title} ({benchmark}) holds final values only; use rs, re, reinforce, tpe or smac",
+            )
+        bench = family.open(family.check_task(dataset), data_dir)
     runs_dir = Path(runs_dir)
     runs = []
     for seed in seeds:
@@ -106,6 +121,7 @@ def run_chunk(
             force=True,
             progress=progress,
             bench=bench,
+            benchmark=benchmark,
         )
         runs.append(
             {
@@ -117,6 +133,7 @@ def run_chunk(
         )
     record = {
         "kind": "runs",
+        "benchmark": benchmark,
         "optimizer": optimizer,
         "dataset": dataset,
         "seeds": list(seeds),
@@ -185,6 +202,7 @@ def cmd_run_chunk(args: argparse.Namespace) -> None:
         fidelities=fids,
         noise=args.noise,
         data_dir=args.data_dir,
+        benchmark=args.benchmark,
     )
     print(f"{len(record['runs'])} runs in {record['wall_seconds_in_process']:.2f} s; manifest {args.manifest}")
 
@@ -197,11 +215,12 @@ def cmd_export_chunk(args: argparse.Namespace) -> None:
 def add_commands(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("run-chunk", help="run several seeds of one search in one process (one run folder per seed)")
     p.add_argument("--optimizer", required=True)
-    p.add_argument("--dataset", required=True)
+    p.add_argument("--benchmark", default="nb201", help="benchmark family: nb201|hpolib|hpobench (default: nb201)")
+    p.add_argument("--dataset", "--task", dest="dataset", required=True, help="NB201 dataset or the family's task")
     p.add_argument("--seeds", required=True, help="e.g. 0-9 or 0,3,5")
     p.add_argument("--max-sim-seconds", type=float)
     p.add_argument("--max-evals", type=int)
-    p.add_argument("--protocol", default="proxy")
+    p.add_argument("--protocol", help="NB201: proxy (default) or full; other families: final values only")
     p.add_argument("--hp", help="optimizer hyperparameters as a JSON object")
     p.add_argument("--fidelities", help="comma-separated epochs for multi-fidelity optimizers")
     p.add_argument("--noise", default="mean")

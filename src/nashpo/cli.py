@@ -200,8 +200,14 @@ def cmd_run(args: argparse.Namespace) -> None:
         noise=args.noise,
         data_dir=args.data_dir,
         force=args.force,
+        benchmark=args.benchmark,
     )
     inc = record["incumbent"]
+    if args.benchmark != "nb201":
+        print(
+            f"{record['n_trials']} trials, {record['sim_time']:.0f} simulated s; incumbent {json.dumps(inc['config'])} objective {inc['objective']:.6g} regret {inc['regret']:.6g}"
+        )
+        return
     print(
         f"{record['n_trials']} trials, {record['sim_time']:.0f} simulated s; incumbent {inc['arch_str']} valid {inc['valid_acc']:.2f}% test@200 {inc['test_acc_200']:.2f}%"
     )
@@ -249,11 +255,12 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
 
     p = sub.add_parser("run", help="run one search on the simulated clock")
     p.add_argument("--optimizer", required=True)
-    p.add_argument("--dataset", required=True)
+    p.add_argument("--benchmark", default="nb201", help="benchmark family: nb201|hpolib|hpobench (default: nb201)")
+    p.add_argument("--dataset", "--task", dest="dataset", required=True, help="NB201 dataset or the family's task")
     p.add_argument("--seed", type=int, required=True)
     p.add_argument("--max-sim-seconds", type=float)
     p.add_argument("--max-evals", type=int)
-    p.add_argument("--protocol", default="proxy", help="proxy (12-epoch search, NB201 paper) or full (200-epoch search)")
+    p.add_argument("--protocol", help="NB201: proxy (default; 12-epoch search, NB201 paper) or full (200-epoch search)")
     p.add_argument("--hp", help="optimizer hyperparameters as a JSON object")
     p.add_argument("--fidelities", help="comma-separated epochs for multi-fidelity optimizers (default: all the data has)")
     p.add_argument("--noise", default="mean", help="mean (seed-mean lookups) or seed (draw one training seed per query)")

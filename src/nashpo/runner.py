@@ -19,7 +19,7 @@ import numpy as np
 from nashpo.benchmark import NB201Benchmark
 from nashpo.data.tables import FULL_EPOCHS
 from nashpo.errors import InputError
-from nashpo.optimizers import check_name, get_optimizer_class
+from nashpo.optimizers import PLUGIN_KEY, check_name, get_optimizer_class, load_plugin
 from nashpo.optimizers.base import TrialValue
 from nashpo.outdir import discard, finish_out_dir, os_reason, prepare_out_dir
 from nashpo.space import EDGE_NAMES, OPS, arch_str, code_to_ops, config_to_code
@@ -96,6 +96,14 @@ def search_fidelities(bench: NB201Benchmark, protocol: str, multi_fidelity: bool
     return chosen
 
 
+def plugin_hyperparameters(optimizer: str, hyperparameters: dict[str, Any] | None) -> dict[str, Any]:
+    """Register a plug-in optimizer named by ``class``; the other hyperparameters go to the class."""
+    hp = dict(hyperparameters or {})
+    if PLUGIN_KEY in hp:
+        load_plugin(optimizer, hp.pop(PLUGIN_KEY))
+    return hp
+
+
 def check_seed(seed: object, field: str = "seed") -> int:
     if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or not 0 <= seed <= MAX_SEED:
         raise InputError(field, seed, f"must be an integer in 0..{MAX_SEED}")
@@ -136,11 +144,15 @@ class Progress:
         if self.stream is None or (not force and now - self.last < self.every_s):
             return
         self.last = now
-        print(
-            f"[{self.label}] trials {n:>6}  sim {sim:>12.0f}s  incumbent valid {inc_valid:6.2f}%  test@200 {inc_test:6.2f}%",
-            file=self.stream,
-            flush=True,
-        )
+        print(self.line(n, sim, inc_valid, inc_test), file=self.stream, flush=True)
+
+    def line(self, n: int, sim: float, inc_valid: float, inc_test: float) -> str:
+        return f"[{self.label}] trials {n:>6}  sim {sim:>12.0f}s  incumbent valid {inc_valid:6.2f}%  test@200 {inc_test:6.2f}%"
+
+
+class GridProgress(Progress):
+    def line(self, n: int, sim: float, objective: float, regret: float) -> str:
+        return f"[{self.label}] trials {n:>6}  sim {sim:>12.0f}s  incumbent objective {objective:.6g}  regret {regret:.6g}"
 
 
 def run_search(
@@ -149,23 +161,46 @@ def run_search(
     seed: int,
     budget: Budget,
     out: Path,
-    protocol: str = "proxy",
+    protocol: str | None = None,
     hyperparameters: dict[str, Any] | None = None,
     fidelities: list[int] | None = None,
     noise: str = "mean",
     data_dir: Path | None = None,
     force: bool = False,
     progress: TextIO | None = sys.stderr,
-    bench: NB201Benchmark | None = None,
+    bench: Any = None,
+    benchmark: str = "nb201",
 ) -> dict[str, Any]:
     """Run one search; write ``trials.parquet``, ``run.json`` and the optimizer's own output to ``out``.
 
-    ``bench``: an already loaded benchmark of ``dataset`` (batches of seeds load the table once).
+    ``benchmark``: the family (``nashpo.benchmarks.FAMILIES``); ``dataset`` is its task.
+    ``bench``: an already opened benchmark of ``dataset`` (batches of seeds load the table once).
+    ``protocol``: NB201 only (default ``proxy``); other families hold final values only.
+    ``hyperparameters`` may name a plug-in optimizer class (``{"class": "pkg.module:Class", ...}``).
     """
+    hyperparameters = plugin_hyperparameters(optimizer, hyperparameters)
     check_name(optimizer)
     check_seed(seed)
     if noise not in NOISE:
         raise InputError("noise", noise, f"unknown; choose from {', '.join(NOISE)}")
+    if benchmark != "nb201":
+        return _run_grid(
+            optimizer,
+            benchmark,
+            dataset,
+            seed,
+            budget,
+            Path(out),
+            protocol,
+            hyperparameters,
+            fidelities,
+            noise,
+            data_dir,
+            force,
+            progress,
+            bench,
+        )
+    protocol = "proxy" if protocol is None else protocol
     if bench is None or bench.dataset != dataset:
         bench = NB201Benchmark(dataset, data_dir)
     cls = get_optimizer_class(optimizer)
@@ -296,6 +331,179 @@ def _loop(bench, cls, optimizer, dataset, seed, budget, protocol, hp, fids, nois
             "valid_acc": inc["valid"],
             "valid_acc_200": inc_v200,
             "test_acc_200": inc_t200,
+        },
+        "optimizer_output": OPTIMIZER_DIR,
+        "versions": dict(package_versions()),
+        "pythonhashseed": os.environ.get("PYTHONHASHSEED"),
+        "started": started.isoformat(),
+        "finished": dt.datetime.now(dt.UTC).isoformat(),
+        "wall_seconds": time.perf_counter() - t_start,
+        "timing": {"setup_seconds": setup_seconds, "loop_seconds": loop_seconds, "close_seconds": close_seconds},
+        "out": str(out),
+    }
+    write_json_atomic(record, tmp / RECORD_FILE)
+    return record
+
+
+# ---------------------------------------------------------------- families without fidelities
+
+
+def objective_cost(metric: Any, value: float) -> float:
+    """The minimised objective of a family's validation metric: the value itself when it is
+    minimised, else its error: ``100 - value`` for a percentage, ``1 - value`` for a fraction."""
+    if metric.direction == "minimize":
+        return value
+    return (100.0 if metric.unit == "%" else 1.0) - value
+
+
+def _run_grid(
+    optimizer, benchmark, task_name, seed, budget, out: Path, protocol, hyperparameters, fidelities, noise, data_dir, force, progress, task
+):
+    from nashpo.benchmarks import get_family
+
+    family = get_family(benchmark)
+    family.check_task(task_name)
+    cls = get_optimizer_class(optimizer)
+    if cls.multi_fidelity:
+        raise InputError(
+            "optimizer",
+            optimizer,
+            f"is multi-fidelity, but {family.title} ({benchmark}) holds final values only; use rs, re, reinforce, tpe or smac",
+        )
+    if protocol not in (None, "final"):
+        raise InputError("protocol", protocol, f"is NB201's; {family.title} ({benchmark}) holds final values only (omit it or use final)")
+    if fidelities:
+        raise InputError("fidelities", fidelities, f"{family.title} ({benchmark}) has no fidelities")
+    hp = cls.check_hyperparameters(hyperparameters or {})
+    if task is None or getattr(task, "family", None) != benchmark or task.task != task_name:
+        task = family.open(task_name, data_dir)
+    times = task.query_many(np.arange(family.n_configs))[family.time_metric]
+    if budget.max_evals is None and budget.max_sim_seconds > MAX_EVALUATIONS * float(np.max(times)):
+        raise InputError("max_sim_seconds", budget.max_sim_seconds, f"needs more than the safety cap of {MAX_EVALUATIONS} evaluations")
+    tmp = prepare_out_dir(out, force)
+    try:
+        record = _grid_loop(family, task, cls, optimizer, seed, budget, hp, noise, tmp, out, progress)
+        finish_out_dir(tmp, out)
+    except OSError as exc:
+        discard(tmp)
+        raise InputError("out", str(out), f"cannot be written ({os_reason(exc)})") from exc
+    except BaseException:
+        discard(tmp)
+        raise
+    return record
+
+
+def _grid_loop(family, task, cls, optimizer, seed, budget, hp, noise, tmp: Path, out: Path, progress) -> dict[str, Any]:
+    from nashpo.triallog import grid_schema
+
+    started = dt.datetime.now(dt.UTC)
+    t_start = time.perf_counter()
+    (tmp / OPTIMIZER_DIR).mkdir()
+    opt = cls(family.configspace(seed), seed, [0], tmp / OPTIMIZER_DIR, **hp)
+    t_loop = time.perf_counter()
+    setup_seconds = t_loop - t_start
+    rng = np.random.default_rng(seed) if noise == "seed" else None
+    metric = family.metric(family.objective)
+    oracle = task.oracle().set_index("metric").loc[family.objective]
+    best, worst = objective_cost(metric, float(oracle["best"])), objective_cost(metric, float(oracle["worst"]))
+    span = worst - best
+    ranked = np.sort(objective_cost(metric, task.query_many(np.arange(family.n_configs))[family.objective]))
+    metric_names = [m.name for m in family.metrics]
+    log = TrialLog(grid_schema([(p.name, p.choices) for p in family.params], metric_names))
+    show = GridProgress(f"{optimizer} {family.name}/{task.task} seed {seed}", progress)
+    sim = 0.0
+    inc: dict[str, Any] = {"trial": -1, "code": -1, "objective": math.inf}
+    n = 0
+    stop: dict[str, Any] = {"reason": "budget reached"}
+    base = {"optimizer": optimizer, "benchmark": family.name, "dataset": task.task, "seed": seed, "protocol": "final", "status": "SUCCESS"}
+    while not budget.exhausted(n, sim):
+        if n >= MAX_EVALUATIONS:
+            raise InputError(
+                "max_sim_seconds", budget.max_sim_seconds, f"not reached within the safety cap of {MAX_EVALUATIONS} evaluations"
+            )
+        t0 = time.perf_counter()
+        info = opt.ask()
+        t_ask = time.perf_counter() - t0
+        code = family.encode(info.config)
+        res = task.query_code(code, None, rng)
+        cost = res[family.time_metric]
+        if not budget.fits(sim, cost):
+            stop = {"reason": "next trial would cross max_sim_seconds", "cost": cost, "would_end_at": sim + cost}
+            break
+        objective = objective_cost(metric, res[family.objective])
+        t1 = time.perf_counter()
+        opt.tell(info, TrialValue(cost=objective, time=cost))
+        opt_time = t_ask + time.perf_counter() - t1
+        sim += cost
+        if objective < inc["objective"]:
+            inc = {"trial": n, "code": code, "objective": objective}
+        row = dict(base, trial=n, code=code, bench_seed=res.get("seed", -1), objective=objective, cost=cost, sim_time=sim)
+        row.update(family.decode(code))
+        row.update({m: res[m] for m in metric_names})
+        regret = inc["objective"] - best
+        row.update(
+            opt_time=opt_time,
+            origin=info.origin,
+            inc_trial=inc["trial"],
+            inc_code=inc["code"],
+            inc_objective=inc["objective"],
+            inc_regret=regret,
+            inc_regret_norm=regret / span if span > 0 else 0.0,
+            inc_quantile=float(np.searchsorted(ranked, inc["objective"], side="left")) / len(ranked),
+        )
+        log.append(row)
+        n += 1
+        show(n, sim, inc["objective"], regret)
+    loop_seconds = time.perf_counter() - t_loop
+    t_close = time.perf_counter()
+    opt.close()
+    close_seconds = time.perf_counter() - t_close
+    regret = inc["objective"] - best if n else math.nan
+    show(n, sim, inc["objective"], regret, force=True)
+    log.write(tmp / TRIALS_FILE)
+    record = {
+        "optimizer": optimizer,
+        "hyperparameters": hp,
+        "multi_fidelity": False,
+        "fidelities": None,
+        "benchmark": {"family": family.name, "dataset": task.task, "table": str(task.path), "provenance": task.provenance},
+        "dataset": task.task,
+        "seed": seed,
+        "protocol": "final",
+        "search_fidelity": None,
+        "noise": noise,
+        "budget": asdict(budget),
+        "params": [{"name": p.name, "kind": p.kind, "choices": list(p.choices)} for p in family.params],
+        "metrics": [{"name": m.name, "direction": m.direction, "unit": m.unit} for m in family.metrics],
+        "time_metric": family.time_metric,
+        "objectives": [
+            {
+                "name": metric.name if metric.direction == "minimize" else f"{metric.name}_error",
+                "metric": metric.name,
+                "column": "objective",
+                "unit": metric.unit,
+                "lower": best,
+                "upper": worst,
+                "optimize": "lower",
+            }
+        ],
+        "oracle": {
+            "metric": metric.name,
+            "best": float(oracle["best"]),
+            "worst": float(oracle["worst"]),
+            "best_objective": best,
+            "worst_objective": worst,
+        },
+        "n_trials": n,
+        "sim_time": sim,
+        "stop": stop,
+        "incumbent": {
+            "trial": inc["trial"],
+            "code": inc["code"],
+            "config": family.decode(inc["code"]) if inc["code"] >= 0 else None,
+            "objective": inc["objective"] if n else math.nan,
+            "regret": regret,
+            "regret_norm": regret / span if span > 0 else 0.0,
         },
         "optimizer_output": OPTIMIZER_DIR,
         "versions": dict(package_versions()),

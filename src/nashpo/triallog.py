@@ -20,6 +20,23 @@ Trial-log columns, one row per trial in evaluation order:
 | origin, status | who proposed the trial, and its outcome |
 | inc_trial, inc_arch_code, inc_epochs, inc_valid_acc | incumbent after the trial: best validation at the highest fidelity seen so far |
 | inc_valid_acc_200, inc_test_acc_200 | incumbent's 200-epoch validation and test accuracy (what papers report) |
+
+Other families (HPOLib FCNet ``hpolib``, HPOBench MLP ``hpobench``; ``grid_schema``): final values
+only, no fidelities and no test split, so the columns are
+
+| column | meaning |
+|---|---|
+| trial, optimizer, benchmark, dataset, seed, protocol | run identity; ``dataset`` is the task, ``protocol`` is ``final`` |
+| one column per hyperparameter | the configuration (strings, integers or floats as in the space) |
+| code | the configuration's code in the family's table |
+| bench_seed | training seed drawn (-1 = seed mean) |
+| objective | minimised objective: the family's validation metric, as a cost (FCNet ``val_loss``; MLP ``1 - val_acc``) |
+| one column per metric of the family | the values the query returned (e.g. ``val_acc``, ``train_time``) |
+| cost, sim_time, opt_time, origin, status | as for NB201 (``cost`` = the family's time metric) |
+| inc_trial, inc_code, inc_objective | incumbent after the trial: lowest objective so far |
+| inc_regret | validation regret: incumbent's objective minus the task's best (oracle, seed means) |
+| inc_regret_norm | ``inc_regret`` / (worst - best objective of the task): 0 = oracle, 1 = worst config |
+| inc_quantile | share of the task's configurations with a lower objective than the incumbent (seed means): 0 = oracle; scale-free, for ranking across tasks |
 """
 
 from __future__ import annotations
@@ -72,11 +89,57 @@ SCHEMA = pa.schema(
 )
 
 
+GRID_RUN_COLUMNS = ("trial", "optimizer", "benchmark", "dataset", "seed", "protocol")
+GRID_TRIAL_COLUMNS = ("code", "bench_seed", "objective")
+GRID_TAIL_COLUMNS = (
+    "cost",
+    "sim_time",
+    "opt_time",
+    "origin",
+    "status",
+    "inc_trial",
+    "inc_code",
+    "inc_objective",
+    "inc_regret",
+    "inc_regret_norm",
+    "inc_quantile",
+)
+_TYPES = {
+    "trial": pa.int32(),
+    "seed": pa.int64(),
+    "code": pa.int64(),
+    "bench_seed": pa.int32(),
+    "inc_trial": pa.int32(),
+    "inc_code": pa.int64(),
+}
+_STRINGS = ("optimizer", "benchmark", "dataset", "protocol", "origin", "status")
+
+
+def grid_schema(params: Sequence[tuple[str, Sequence[Any]]], metrics: Sequence[str]) -> pa.Schema:
+    """Trial-log schema of a family without fidelities: run columns, one column per hyperparameter
+    (typed by its choices), code, objective, one column per metric, clock and incumbent columns."""
+
+    def param_type(choices: Sequence[Any]) -> pa.DataType:
+        if all(isinstance(c, str) for c in choices):
+            return pa.string()
+        if all(isinstance(c, int) and not isinstance(c, bool) for c in choices):
+            return pa.int64()
+        return pa.float64()
+
+    fields = [(n, pa.string() if n in _STRINGS else _TYPES[n]) for n in GRID_RUN_COLUMNS]
+    fields += [(name, param_type(choices)) for name, choices in params]
+    fields += [(n, _TYPES.get(n, pa.float64())) for n in GRID_TRIAL_COLUMNS]
+    fields += [(m, pa.float64()) for m in metrics]
+    fields += [(n, pa.string() if n in _STRINGS else _TYPES.get(n, pa.float64())) for n in GRID_TAIL_COLUMNS]
+    return pa.schema(fields)
+
+
 class TrialLog:
     """Column buffers in memory; written once, atomically, at the end of a run."""
 
-    def __init__(self) -> None:
-        self.columns: dict[str, list[Any]] = {name: [] for name in SCHEMA.names}
+    def __init__(self, schema: pa.Schema = SCHEMA) -> None:
+        self.schema = schema
+        self.columns: dict[str, list[Any]] = {name: [] for name in schema.names}
 
     def append(self, row: dict[str, Any]) -> None:
         for name, values in self.columns.items():
@@ -86,7 +149,8 @@ class TrialLog:
         return len(self.columns["trial"])
 
     def to_table(self) -> pa.Table:
-        return pa.table({name: pa.array(self.columns[name], type=SCHEMA.field(name).type) for name in SCHEMA.names}, schema=SCHEMA)
+        schema = self.schema
+        return pa.table({name: pa.array(self.columns[name], type=schema.field(name).type) for name in schema.names}, schema=schema)
 
     def write(self, path: Path) -> None:
         write_parquet_atomic(self.to_table(), path)
@@ -128,7 +192,10 @@ def read_trials(run_dir: Path, columns: Sequence[str] | None = None) -> pd.DataF
         frame = pd.read_parquet(path)
     except Exception as exc:
         raise DataError(path, f"trial log is unreadable ({type(exc).__name__}: {_first_line(exc)})", RERUN_FIX) from exc
-    missing = [name for name in (SCHEMA.names if columns is None else columns) if name not in frame.columns]
+    if columns is None:
+        grid = "benchmark" in frame.columns and bool((frame["benchmark"] != "nb201").any())
+        columns = (*GRID_RUN_COLUMNS, *GRID_TRIAL_COLUMNS, *GRID_TAIL_COLUMNS) if grid else SCHEMA.names
+    missing = [name for name in columns if name not in frame.columns]
     if missing:
         raise DataError(path, f"trial log lacks column(s) {', '.join(missing)}", RERUN_FIX)
     if frame.empty:

@@ -59,6 +59,15 @@ def cmd_nb201_table(args: argparse.Namespace) -> None:
         nb201_table(args.runs, Path(args.out), args.data_dir)
 
 
+def cmd_families(args: argparse.Namespace) -> None:
+    from nashpo.analysis.families import summarise
+    from nashpo.analysis.io import expand_runs
+
+    outputs = summarise(expand_runs(args.runs), Path(args.out), Path(args.nb201) if args.nb201 else None)
+    table = outputs["summary_table"]
+    print(table[["optimizer", "avg_rank"]].to_string(index=False))
+
+
 def add_commands(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("analysis", help="aggregate runs, statistics, transfer, importance, figures")
     asub = p.add_subparsers(dest="analysis_cmd", required=True)
@@ -67,6 +76,11 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     a.add_argument("--out", required=True, help="output folder (e.g. results/aggregate)")
     a.add_argument("--missing", nargs="*", help="run folders of the study that did not finish (listed in missing_runs, stats and captions)")
     a.set_defaults(func=cmd_aggregate)
+    fam = asub.add_parser("families", help="final regret per task for every family, average ranks over all tasks (Friedman/Nemenyi)")
+    fam.add_argument("--runs", nargs="+", required=True, help="FCNet/MLP run folders or run-chunk manifests")
+    fam.add_argument("--nb201", help="per_run_final.parquet of `analysis aggregate` (adds the NB201 tasks, test regret)")
+    fam.add_argument("--out", required=True)
+    fam.set_defaults(func=cmd_families)
     s = asub.add_parser("stats", help="Wilcoxon/Holm per task, Friedman/Nemenyi across tasks, rank over time")
     s.add_argument("--aggregate", required=True, help="folder written by `nashpo analysis aggregate`")
     s.add_argument("--out", required=True)

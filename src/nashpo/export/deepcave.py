@@ -13,6 +13,15 @@ simulated clock at trial start/end (DeepCAVE measures both from the first trial'
 the clock's 0); status per trial; additional = trial, origin, arch_str, arch_code, nb201_index.
 DeepCAVE keeps one trial per (config, budget, seed): an architecture queried twice at the same
 fidelity (same lookup, same value) appears once, with its later time.
+
+Other families (HPOLib FCNet, HPOBench MLP; run.json has ``params``): configuration = the family's
+hyperparameters. DeepCAVE's DataFrame format has categorical, integer and float hyperparameters
+only, so a numeric ordinal is exported as an integer or float range over its choices (log scale
+when its positive choices span a factor of 10 or more; default = first choice), and its importance,
+PDP and footprint plugins treat it as a number. Objective = the run's objective (FCNet
+``val_loss``, MLP ``val_acc_error`` = 1 - val_acc) with the task's best and worst as bounds; no
+fidelities, so no budget column (DeepCAVE's budget 0); additional = trial, origin, code and every
+metric the query returned.
 """
 
 from __future__ import annotations
@@ -23,6 +32,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 from ConfigSpace import ConfigurationSpace
 from ConfigSpace.hyperparameters import CategoricalHyperparameter, FloatHyperparameter, IntegerHyperparameter
@@ -54,9 +64,15 @@ def writing_dir(out_dir: Path, force: bool, sources: Iterable[Path] = ()) -> Pat
 
 def metric_column(name: str, lower: float | None, upper: float | None, optimize: str) -> str:
     """Column header DeepCAVE's DataFrame loader parses into an objective."""
-    lo = "-inf" if lower is None else repr(float(lower))
-    hi = "inf" if upper is None else repr(float(upper))
+    lo = "-inf" if lower is None else _decimal(lower)
+    hi = "inf" if upper is None else _decimal(upper)
     return f"metric:{name} [{lo}; {hi}] ({'maximize' if optimize == 'upper' else 'minimize'})"
+
+
+def _decimal(x: float) -> str:
+    """Shortest exact repr, positional: DeepCAVE's header pattern has no exponent notation."""
+    text = repr(float(x))
+    return np.format_float_positional(float(x), trim="0") if "e" in text else text
 
 
 def configspace_frame(space: ConfigurationSpace) -> pd.DataFrame:
@@ -138,6 +154,45 @@ def trial_rows(trials: pd.DataFrame, record: dict[str, Any], space: Configuratio
     return pd.DataFrame(out)
 
 
+def export_space(record: dict[str, Any]) -> ConfigurationSpace:
+    """The DeepCAVE form of a grid family's space (``run.json`` ``params``): numeric ordinals as ranges."""
+    from ConfigSpace import Float, Integer
+
+    space = ConfigurationSpace(name=record["benchmark"]["family"])
+    for p in record["params"]:
+        choices = p["choices"]
+        if p["kind"] == "categorical" or any(isinstance(c, str) for c in choices):
+            space.add(CategoricalHyperparameter(p["name"], [str(c) for c in choices]))
+            continue
+        lo, hi = min(choices), max(choices)
+        log = lo > 0 and hi / lo >= 10
+        if all(isinstance(c, int) for c in choices):
+            space.add(Integer(p["name"], (int(lo), int(hi)), default=int(choices[0]), log=log))
+        else:
+            space.add(Float(p["name"], (float(lo), float(hi)), default=float(choices[0]), log=log))
+    return space
+
+
+def grid_trial_rows(trials: pd.DataFrame, record: dict[str, Any], space: ConfigurationSpace) -> pd.DataFrame:
+    """Trial log of a family without fidelities -> DataFrame-format rows, in evaluation order."""
+    out: dict[str, Any] = {"config_id": trials["code"].astype("int64")}
+    for name in space.keys():
+        hp = space[name]
+        out[name] = trials[name].astype(str) if isinstance(hp, CategoricalHyperparameter) else trials[name]
+    for o in record["objectives"]:
+        out[metric_column(o["name"], o["lower"], o["upper"], o["optimize"])] = trials[o["column"]].astype(float)
+    out["seed"] = trials["seed"].astype(int)
+    out["start_time"] = (trials["sim_time"] - trials["cost"]).astype(float)
+    out["end_time"] = trials["sim_time"].astype(float)
+    out["status"] = [s if s in STATUSES else "CRASHED" for s in trials["status"]]
+    out["trial"] = trials["trial"].astype(int)
+    out["origin"] = trials["origin"].astype(str)
+    out["code"] = trials["code"].astype("int64")
+    for m in record["metrics"]:
+        out[m["name"]] = trials[m["name"]].astype(float)
+    return pd.DataFrame(out)
+
+
 def trials_to_deepcave(run_dir: Path, out_dir: Path, force: bool = False) -> Path:
     run_dir, out_dir = Path(run_dir), Path(out_dir)
     for name in (TRIALS_FILE, RECORD_FILE):
@@ -148,11 +203,17 @@ def trials_to_deepcave(run_dir: Path, out_dir: Path, force: bool = False) -> Pat
     trials = read_trials(run_dir)
     if trials.empty:
         raise InputError("run", str(run_dir), "has no trials to export")
-    space = build_configspace()
-    rows = trial_rows(trials.sort_values("trial", kind="stable"), record, space)
+    if "params" in record:  # a family without fidelities (HPOLib FCNet, HPOBench MLP)
+        space = export_space(record)
+        rows = grid_trial_rows(trials.sort_values("trial", kind="stable"), record, space)
+    else:
+        space = build_configspace()
+        rows = trial_rows(trials.sort_values("trial", kind="stable"), record, space)
     meta = {k: record[k] for k in META_KEYS}
     meta["benchmark"] = record["benchmark"]["family"]
     meta["name"] = f"{record['optimizer']}-{record['dataset']}-{record['seed']}"
+    if "params" in record:
+        meta["name"] = f"{record['optimizer']}-{meta['benchmark']}-{record['dataset']}-{record['seed']}"
     tmp = writing_dir(out_dir, force, [run_dir])
     try:
         write_dataframe_run(tmp, space, rows, meta)

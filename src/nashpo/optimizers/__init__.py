@@ -1,8 +1,18 @@
-"""Optimizer adapters, one small file each. Import lazily: SMAC/DEHB/Optuna are heavy."""
+"""Optimizer adapters, one small file each. Import lazily: SMAC/DEHB/Optuna are heavy.
+
+Plug-ins: a config entry ``mine: {class: "mypkg.module:MyOptimizer", ...}`` (or ``--hp
+'{"class": ...}'``) names a subclass of ``nashpo.optimizers.base.Optimizer`` in the user's own
+module (importable from ``PYTHONPATH`` or the working folder); ``resolve`` imports it, registers it
+under its config name and returns the remaining hyperparameters.
+"""
 
 from __future__ import annotations
 
 import importlib
+import importlib.util
+import os
+import re
+import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -23,7 +33,11 @@ REGISTRY: dict[str, tuple[str, str]] = {
     "tpe": ("nashpo.optimizers.tpe", "OptunaTPE"),
 }
 
-__all__ = ["REGISTRY", "Optimizer", "TrialInfo", "TrialValue", "adapter_source", "get_optimizer_class"]
+BUILT_IN = frozenset(REGISTRY)
+PLUGIN_KEY = "class"
+_TARGET_RE = re.compile(r"^[A-Za-z_][\w]*(\.[A-Za-z_][\w]*)*:[A-Za-z_]\w*$")
+
+__all__ = ["REGISTRY", "Optimizer", "TrialInfo", "TrialValue", "adapter_source", "get_optimizer_class", "resolve"]
 
 
 def __getattr__(name: str) -> Any:
@@ -48,4 +62,45 @@ def get_optimizer_class(name: str) -> type[Optimizer]:
 def adapter_source(name: str) -> Path:
     """The adapter's source file (a Snakemake input, so editing it reruns its jobs)."""
     module = REGISTRY[check_name(name)][0]
-    return Path(__file__).parent / f"{module.rsplit('.', 1)[1]}.py"
+    if name in BUILT_IN:
+        return Path(__file__).parent / f"{module.rsplit('.', 1)[1]}.py"
+    spec = importlib.util.find_spec(module)
+    if spec is None or spec.origin is None:
+        raise InputError(f"optimizers.{name}.{PLUGIN_KEY}", module, "module not found")
+    return Path(spec.origin)
+
+
+def load_plugin(name: str, target: Any) -> type[Optimizer]:
+    """Import ``target`` ("package.module:Class"), check it subclasses Optimizer, register it as ``name``."""
+    from nashpo.optimizers.base import Optimizer
+
+    field = f"optimizers.{name}.{PLUGIN_KEY}"
+    if name in BUILT_IN:
+        raise InputError(field, target, f"{name!r} is a built-in optimizer; give the plug-in another name")
+    if not isinstance(target, str) or not _TARGET_RE.match(target):
+        raise InputError(field, target, "must be 'package.module:ClassName'")
+    module, attr = target.split(":")
+    if os.getcwd() not in sys.path:  # a module beside the study's config
+        sys.path.append(os.getcwd())
+    try:
+        cls = getattr(importlib.import_module(module), attr)
+    except ImportError as exc:
+        raise InputError(field, target, f"cannot import {module} ({exc})") from None
+    except AttributeError:
+        raise InputError(field, target, f"{module} has no {attr}") from None
+    if not (isinstance(cls, type) and issubclass(cls, Optimizer)) or cls is Optimizer:
+        raise InputError(field, target, "is not a subclass of nashpo.optimizers.base.Optimizer")
+    REGISTRY[name] = (module, attr)
+    return cls
+
+
+def resolve(name: str, hyperparameters: dict[str, Any] | None) -> tuple[type[Optimizer], dict[str, Any]]:
+    """The optimizer class for ``name`` (a plug-in if the hyperparameters hold ``class``) and its
+    checked hyperparameters (without ``class``); errors name ``optimizers.<name>.<field>``."""
+    hp = dict(hyperparameters or {})
+    target = hp.pop(PLUGIN_KEY, None)
+    if target is not None:
+        cls = load_plugin(name, target)
+    else:
+        cls = get_optimizer_class(name)
+    return cls, cls.check_hyperparameters(hp)

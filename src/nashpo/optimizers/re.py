@@ -24,6 +24,12 @@ nashpo results used. They make ``re`` slightly stronger than AutoDL's REA (about
 accuracy on cifar10 at 12,000 simulated seconds). ``re_autodl`` is the same optimizer with AutoDL's
 two choices as defaults, for comparisons with the NB201 paper's REA row. Single fidelity, all
 randomness from one seeded numpy Generator.
+
+Any finite space (every family): a member is one choice index per hyperparameter
+(``nashpo.optimizers.finite``); a random member is a uniformly drawn code. ``mutation: edge`` moves
+one hyperparameter, drawn uniformly, to another value: a categorical to one of its other choices
+uniformly, an ordinal to a neighbouring value (``finite.mutate_digits``). On the NB201 space this is
+exactly the edge mutation above. ``mutation: node`` exists only for the NB201 cell.
 """
 
 from __future__ import annotations
@@ -35,7 +41,8 @@ import numpy as np
 
 from nashpo.errors import InputError
 from nashpo.optimizers.base import Optimizer, TrialInfo, TrialValue
-from nashpo.space import EDGES, N_ARCHS, N_EDGES, N_OPS, code_to_config, code_to_ops, config_to_code, ops_to_code
+from nashpo.optimizers.finite import FiniteSpace, mutate_digits
+from nashpo.space import EDGES, N_EDGES, N_OPS, code_to_ops, ops_to_code
 
 TOURNAMENTS = ("without_replacement", "with_replacement")
 MUTATIONS = ("edge", "node")
@@ -81,24 +88,29 @@ class RegularizedEvolution(Optimizer):
         return hp
 
     def setup(self) -> None:
+        self.grid = FiniteSpace(self.space)
+        if self.hp["mutation"] == "node" and not self.grid.is_nb201:
+            raise InputError(f"{self.name}.mutation", "node", "needs the NB201 cell space; use edge (one hyperparameter moves)")
         self.rng = np.random.default_rng(self.seed)
-        self.population: deque[tuple[int, float]] = deque()  # (arch code, objective), oldest first
+        self.population: deque[tuple[int, float]] = deque()  # (code, objective), oldest first
         self.n_random = 0
 
     def ask(self) -> TrialInfo:
         if self.n_random < self.hp["population_size"]:
             self.n_random += 1
-            return self._trial(int(self.rng.integers(N_ARCHS)), "random")
+            return self._trial(int(self.rng.integers(self.grid.n_configs)), "random")
         with_replacement = self.hp["tournament"] == "with_replacement"
         picks = self.rng.choice(len(self.population), size=self.hp["sample_size"], replace=with_replacement)
         parent = min((self.population[int(i)] for i in picks), key=lambda member: member[1])
-        return self._trial(mutate(parent[0], self.rng, self.hp["mutation"]), "mutation")
+        if self.hp["mutation"] == "node":
+            return self._trial(mutate(parent[0], self.rng, "node"), "mutation")
+        return self._trial(self.grid.code(mutate_digits(self.grid.digits(parent[0]), self.grid, self.rng)), "mutation")
 
     def _trial(self, code: int, origin: str) -> TrialInfo:
-        return TrialInfo(code_to_config(code, self.space), self.max_fidelity, origin=origin)
+        return TrialInfo(self.grid.config(self.grid.digits(code)), self.max_fidelity, origin=origin)
 
     def tell(self, info: TrialInfo, value: TrialValue) -> None:
-        self.population.append((config_to_code(info.config), value.cost))
+        self.population.append((self.grid.code(self.grid.digits_of(info.config)), value.cost))
         if len(self.population) > self.hp["population_size"]:
             self.population.popleft()
 

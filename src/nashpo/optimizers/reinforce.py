@@ -13,6 +13,12 @@ Settings from AutoDL-Projects, the NB201 paper's code: ``scripts-search/algos/RE
 that script uses ``torch.optim.Adam`` on a 6x5 logit matrix, updates the EMA before computing the
 advantage and reports the best-rewarded architecture seen (here: the runner's incumbent). The
 numpy version here needs no torch. Single fidelity; all randomness from one seeded Generator.
+
+Any finite space (every family): one softmax per hyperparameter over its choices (NB201: per edge
+over the five ops). The logits are one matrix with a row per hyperparameter, padded with ``-inf``
+where a hyperparameter has fewer choices than the widest one, so padded choices have probability 0
+and gradient 0. The reward is ``100 - cost`` for every family; a constant offset cancels in the
+advantage because the baseline is a weighted mean of past rewards.
 """
 
 from __future__ import annotations
@@ -24,7 +30,7 @@ import numpy as np
 
 from nashpo.errors import InputError
 from nashpo.optimizers.base import Optimizer, TrialInfo, TrialValue
-from nashpo.space import EDGE_NAMES, N_EDGES, N_OPS, OPS, code_to_config, ops_to_code
+from nashpo.optimizers.finite import FiniteSpace
 
 ADAM_BETAS = (0.9, 0.999)
 ADAM_EPS = 1e-8
@@ -53,8 +59,12 @@ class Reinforce(Optimizer):
         return hp
 
     def setup(self) -> None:
+        self.grid = FiniteSpace(self.space)
+        self.sizes = np.array(self.grid.radices)
+        n, width = len(self.sizes), int(self.sizes.max())
         self.rng = np.random.default_rng(self.seed)
-        self.logits = INIT_SCALE * self.rng.standard_normal((N_EDGES, N_OPS))
+        self.logits = INIT_SCALE * self.rng.standard_normal((n, width))
+        self.logits[np.arange(width)[None, :] >= self.sizes[:, None]] = -np.inf
         self.adam_m = np.zeros_like(self.logits)
         self.adam_v = np.zeros_like(self.logits)
         self.steps = 0
@@ -66,9 +76,9 @@ class Reinforce(Optimizer):
 
     def ask(self) -> TrialInfo:
         probs = softmax(self.logits)
-        u = self.rng.random(N_EDGES)
-        ops = [min(int(np.searchsorted(np.cumsum(p), x, side="right")), N_OPS - 1) for p, x in zip(probs, u, strict=True)]
-        return TrialInfo(code_to_config(ops_to_code(ops), self.space), self.max_fidelity, origin="policy", token=(ops, probs))
+        u = self.rng.random(len(self.sizes))
+        ops = [min(int(np.searchsorted(np.cumsum(p), x, side="right")), int(k) - 1) for p, x, k in zip(probs, u, self.sizes, strict=True)]
+        return TrialInfo(self.grid.config(ops), self.max_fidelity, origin="policy", token=(ops, probs))
 
     def tell(self, info: TrialInfo, value: TrialValue) -> None:
         ops, probs = info.token
@@ -78,7 +88,7 @@ class Reinforce(Optimizer):
         self.ema_den = mom * self.ema_den + (1 - mom)
         advantage = reward - self.baseline
         onehot = np.zeros_like(probs)
-        onehot[np.arange(N_EDGES), ops] = 1.0
+        onehot[np.arange(len(ops)), ops] = 1.0
         grad = -advantage * (onehot - probs)
         self._adam(grad)
 
@@ -93,6 +103,9 @@ class Reinforce(Optimizer):
 
     def close(self) -> None:
         probs = softmax(self.logits)
-        policy = {edge: dict(zip(OPS, map(float, p), strict=True)) for edge, p in zip(EDGE_NAMES, probs, strict=True)}
+        policy = {
+            name: {str(c): float(q) for c, q in zip(choices, p, strict=False)}
+            for name, choices, p in zip(self.grid.names, self.grid.choices, probs, strict=True)
+        }
         state = {"steps": self.steps, "baseline": self.baseline, "policy": policy}
         (self.workdir / "policy.json").write_text(json.dumps(state, indent=2))

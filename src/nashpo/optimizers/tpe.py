@@ -1,6 +1,7 @@
-"""Optuna's TPE sampler over the six edge categoricals, driven by ``study.ask()``/``study.tell()``.
+"""Optuna's TPE sampler over a finite space, driven by ``study.ask()``/``study.tell()``.
 
-Each edge is a ``CategoricalDistribution`` over the five NB201 ops. The first
+Each hyperparameter is a ``CategoricalDistribution`` over its choices (NB201: each edge over the
+five ops; an ordinal's sequence is treated as unordered choices, as Optuna has no ordinal type). The first
 ``n_startup_trials`` proposals are Optuna's seeded random samples (origin ``random``), the rest
 come from TPE (origin ``tpe``). ``multivariate=True`` (Optuna's default is False) models the six
 edges jointly, as in BOHB's TPE; the edges of a cell interact strongly (e.g. a cell with no
@@ -19,7 +20,7 @@ from optuna.distributions import CategoricalDistribution
 
 from nashpo.errors import InputError
 from nashpo.optimizers.base import Optimizer, TrialInfo, TrialValue
-from nashpo.space import EDGE_NAMES, OPS
+from nashpo.optimizers.finite import FiniteSpace
 
 
 class OptunaTPE(Optimizer):
@@ -49,7 +50,8 @@ class OptunaTPE(Optimizer):
                 seed=self.seed,
             )
         self.study = optuna.create_study(direction="minimize", sampler=sampler)
-        self.distributions = {edge: CategoricalDistribution(list(OPS)) for edge in EDGE_NAMES}
+        grid = FiniteSpace(self.space)
+        self.distributions = {name: CategoricalDistribution(list(c)) for name, c in zip(grid.names, grid.choices, strict=True)}
 
     def ask(self) -> TrialInfo:
         trial = self.study.ask(self.distributions)

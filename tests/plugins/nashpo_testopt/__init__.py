@@ -1,0 +1,1 @@
+"""A user's optimizer package, for the plug-in tests (not part of nashpo)."""
