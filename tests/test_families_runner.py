@@ -24,8 +24,12 @@ NASHPO = (sys.executable, "-m", "nashpo")
 @pytest.mark.parametrize("optimizer", SINGLE_FIDELITY)
 def test_nb201_trial_logs_equal_the_golden_logs(data_dir: Path, tmp_path: Path, optimizer: str) -> None:
     """Trial logs of cifar10 seed 0 (12,000 simulated s, proxy protocol) equal those written before
-    the runner knew families, value for value apart from timing columns."""
-    run_search(optimizer, "cifar10", 0, Budget(max_sim_seconds=12000.0), tmp_path / "run", data_dir=data_dir, progress=None)
+    the runner knew families, value for value apart from timing columns. Through the CLI, which fixes
+    PYTHONHASHSEED as SMAC's determinism needs (the golden logs were written the same way)."""
+    cmd = [sys.executable, "-m", "nashpo", "--data-dir", str(data_dir), "run", "--optimizer", optimizer, "--dataset", "cifar10"]
+    cmd += ["--seed", "0", "--max-sim-seconds", "12000", "--out", str(tmp_path / "run")]
+    res = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
+    assert res.returncode == 0, res.stderr[-2000:]
     got = pd.read_parquet(tmp_path / "run" / "trials.parquet").drop(columns=list(TIMING_COLUMNS))
     want = pd.read_csv(GOLDEN / f"nb201_cifar10_seed0_{optimizer}.csv", keep_default_na=False, na_values=[""], float_precision="round_trip")
     assert list(got.columns) == list(want.columns)
@@ -250,8 +254,11 @@ PLUGIN = "nashpo_testopt.greedy:GreedyLocalSearch"
 
 @pytest.fixture()
 def plugin_path(monkeypatch: pytest.MonkeyPatch) -> Path:
+    import nashpo.optimizers
+
     path = Path(__file__).parent / "plugins"
     monkeypatch.syspath_prepend(str(path))
+    monkeypatch.setattr(nashpo.optimizers, "REGISTRY", dict(nashpo.optimizers.REGISTRY))  # plug-ins register per test
     return path
 
 
