@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import subprocess
@@ -238,10 +239,11 @@ def test_deepcave_plugins_on_grid_family_exports(grid_dir: Path, tmp_path: Path,
         assert set(imp.outputs["0"]) == set(names) and all(np.isfinite(v[0]) and v[0] >= 0 for v in imp.outputs["0"].values())
     lpi = run_plugin("importances_lpi", run).outputs["0"]
     assert sum(v[0] for v in lpi.values()) == pytest.approx(1.0, abs=1e-6)
-    cube = pd.read_json(run_plugin("configuration_cube", run).outputs["df"])
-    assert sorted(cube[objective]) == pytest.approx(sorted(unique["objective"]))
-    coords = pd.read_json(run_plugin("parallel_coordinates", run).outputs["df"])
-    assert sorted(coords[objective]) == pytest.approx(sorted(unique["objective"]))
+    # DeepCAVE serialises these frames with pandas' to_json: 10 decimal places
+    cube = pd.read_json(io.StringIO(run_plugin("configuration_cube", run).outputs["df"]))
+    assert sorted(cube[objective]) == pytest.approx(sorted(unique["objective"]), abs=1e-10)
+    coords = pd.read_json(io.StringIO(run_plugin("parallel_coordinates", run).outputs["df"]))
+    assert sorted(coords[objective]) == pytest.approx(sorted(unique["objective"]), abs=1e-10)
     for name in ("ablation_paths", "partial_dependencies"):
         assert run_plugin(name, run).components
     assert run_plugin("symbolic_explanations", run, parsimony=-2).outputs["expr"].startswith(f"{objective} = ")
