@@ -26,9 +26,10 @@ class TrialInfo:
 class TrialValue:
     """Outcome of one trial: the minimised objective and the simulated seconds it cost."""
 
-    cost: float  # validation error in % (100 - validation accuracy)
+    cost: float  # validation error in % (100 - validation accuracy); the first objective of a multi-objective run
     time: float  # simulated training seconds
     status: str = "SUCCESS"
+    costs: tuple[float, ...] = ()  # multi-objective runs: every minimised objective, in the run's objective order
 
 
 class Optimizer(ABC):
@@ -37,17 +38,32 @@ class Optimizer(ABC):
     Subclasses declare ``defaults`` (their hyperparameters and default values); user values are
     type-checked against them. ``fidelities`` is the ascending list of epochs the data has; a
     single-fidelity optimizer gets one entry.
+
+    Multi-objective adapters set ``multi_objective = True``; the runner gives them the names of the
+    run's minimised objectives (``self.objectives``, at least two) and tells ``TrialValue.costs``.
+    Single-objective adapters get ``("objective",)``.
     """
 
     name: ClassVar[str]
     multi_fidelity: ClassVar[bool] = False
+    multi_objective: ClassVar[bool] = False
     defaults: ClassVar[dict[str, Any]] = {}
 
-    def __init__(self, space: ConfigurationSpace, seed: int, fidelities: list[int], workdir: Path, **hyperparameters: Any) -> None:
+    def __init__(
+        self,
+        space: ConfigurationSpace,
+        seed: int,
+        fidelities: list[int],
+        workdir: Path,
+        *,
+        objectives: tuple[str, ...] = ("objective",),
+        **hyperparameters: Any,
+    ) -> None:
         self.space = space
         self.seed = int(seed)
         self.fidelities = sorted(int(f) for f in fidelities)
         self.workdir = Path(workdir)
+        self.objectives = tuple(objectives)
         self.hp = self.check_hyperparameters(hyperparameters)
         self.setup()
 
