@@ -18,7 +18,6 @@ ddof=1: the difference in standard errors of the difference.
 from __future__ import annotations
 
 import math
-import os
 import sys
 from pathlib import Path
 from typing import TextIO
@@ -32,7 +31,7 @@ from nashpo.data.sources import DATASETS
 from nashpo.data.tables import FULL_EPOCHS
 from nashpo.errors import InputError
 from nashpo.space import N_ARCHS
-from nashpo.triallog import read_record
+from nashpo.triallog import read_record, write_text_atomic
 
 SEARCH_DATASET = "cifar10"
 SEARCH_PROTOCOL = "proxy"
@@ -210,15 +209,6 @@ def caption(per_run: pd.DataFrame) -> str:
     )
 
 
-def write_atomic(path: Path, text: str) -> None:
-    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
-    try:
-        tmp.write_text(text)
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
-
-
 def nb201_table(runs: list[str | Path], out_dir: Path, data_dir: Path | None = None, log: TextIO = sys.stderr) -> list[Path]:
     per_run = lookups(incumbents(expand_runs(runs)), data_dir)
     wide = table(per_run, data_dir)
@@ -235,7 +225,7 @@ def nb201_table(runs: list[str | Path], out_dir: Path, data_dir: Path | None = N
     }
     written = []
     for name, content in files.items():
-        write_atomic(out_dir / name, content)
+        write_text_atomic(content, out_dir / name)
         written.append(out_dir / name)
     print(f"nb201 table: {len(per_run)} cifar10 searches, {per_run['optimizer'].nunique()} optimizers -> {out_dir}", file=log)
     return written
