@@ -28,10 +28,13 @@ ALLOW_MISSING = bool(config.get("allow_missing_runs", False))
 
 def check_config():
     """Checks the schema cannot express, with the package's own validators: a bad value stops
-    `snakemake -n` with one line naming the field, before any job runs."""
+    `snakemake -n` with one line naming the field, before any job runs. Returns each optimizer's
+    traits (cached by nashpo.config_cache: a no-op rerun skips these imports)."""
     from nashpo.errors import InputError
     from nashpo.optimizers import resolve
     from nashpo.runner import MAX_SEED, Budget
+
+    traits = {}
 
     for d in DATASETS:
         if d not in config["budget"]:
@@ -46,7 +49,8 @@ def check_config():
             raise InputError("seeds", config["seeds"], f"the last seed {SEEDS[-1]} exceeds {MAX_SEED} (seeds are 32-bit)")
         for name, hp in config["optimizers"].items():
             try:
-                resolve(name, hp)  # imports a plug-in class and checks its hyperparameters
+                cls, _ = resolve(name, hp)  # imports a plug-in class and checks its hyperparameters
+                traits[name] = {"multi_fidelity": bool(cls.multi_fidelity), "adapter": adapter_path(name)}
             except InputError as exc:
                 field = exc.field if exc.field.startswith("optimizers.") else f"optimizers.{name}"
                 field += f".{exc.field.split('.', 1)[1]}" if "." in exc.field and not exc.field.startswith("optimizers.") else ""
@@ -54,6 +58,16 @@ def check_config():
         check_families()
     except InputError as exc:
         sys.exit(f"config: {exc}")
+    return traits
+
+
+def adapter_path(optimizer):
+    """The optimizer's adapter source in this checkout (relative)."""
+    from nashpo.optimizers import BUILT_IN, adapter_source
+
+    if optimizer not in BUILT_IN:  # a plug-in: the user's module file
+        return os.path.relpath(adapter_source(optimizer))
+    return str(SRC / "optimizers" / adapter_source(optimizer).name)
 
 
 def check_families():
@@ -78,15 +92,19 @@ def check_families():
 
 def family_optimizers():
     """The study's single-fidelity optimizers (multi-fidelity ones need NB201's epochs)."""
-    from nashpo.optimizers import resolve
-
-    return [o for o in OPTIMIZERS if not resolve(o, config["optimizers"][o])[0].multi_fidelity]
+    return [o for o in OPTIMIZERS if not OPTIMIZER_TRAITS[o]["multi_fidelity"]]
 
 
 FAMILIES_CFG = config.get("families") or {}
 
 
-check_config()
+def checked_config():
+    from nashpo.config_cache import checked
+
+    return checked(config, SRC, check_config)
+
+
+OPTIMIZER_TRAITS = checked_config()
 
 
 wildcard_constraints:
@@ -98,11 +116,7 @@ wildcard_constraints:
 
 def adapter_file(optimizer):
     """The optimizer's adapter source in this checkout: editing it reruns only its searches."""
-    from nashpo.optimizers import BUILT_IN, adapter_source
-
-    if optimizer not in BUILT_IN:  # a plug-in: the user's module file
-        return os.path.relpath(adapter_source(optimizer))
-    return str(SRC / "optimizers" / adapter_source(optimizer).name)
+    return OPTIMIZER_TRAITS[optimizer]["adapter"]
 
 
 def hyperparameters(optimizer):

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -294,3 +295,24 @@ def test_chunk_rules_quote_config_values(tmp_path: Path) -> None:
     chunk = shlex.split(next(line for line in lines if "run-chunk" in line))
     hp = chunk[chunk.index("--hp") + 1]
     assert yaml.safe_load(hp) == {"population_size": 8, "tournament": "with_replacement"}  # the JSON word arrives whole
+
+
+def test_config_checks_cached_until_config_or_code_changes(tmp_path: Path) -> None:
+    """The DAG-time checks import every optimizer class (ConfigSpace, SMAC: ~2 s); a no-op rerun reuses their result."""
+    root = checkout(tmp_path)
+    env = {"PYTHONPROFILEIMPORTTIME": "1"}
+    first = snakemake(root, "-n", "--cores", "1", env=env)
+    assert first.returncode == 0, first.stderr
+    marker = re.compile(r"\| +nashpo\.optimizers\.base$", re.M)  # imported by any optimizer class
+    assert marker.search(first.stderr)
+    stamp = json.loads((root / ".snakemake" / "nashpo" / "config-check.json").read_text())
+    assert stamp["traits"]["rs"] == {"multi_fidelity": False, "adapter": "src/nashpo/optimizers/rs.py"}
+    again = snakemake(root, "-n", "--cores", "1", env=env)
+    assert again.returncode == 0 and not marker.search(again.stderr) and not re.search(r"\| +ConfigSpace$", again.stderr, re.M)
+    edit(root / "src" / "nashpo" / "optimizers" / "rs.py")  # any package source change checks again
+    assert marker.search(snakemake(root, "-n", "--cores", "1", env=env).stderr)
+    bad = yaml.safe_load(yaml.safe_dump(TINY))
+    bad["optimizers"]["re"] = {"population_size": 0}  # a changed config is checked, stamp or not
+    (root / "config.yaml").write_text(yaml.safe_dump(bad))
+    res = snakemake(root, "-n", "--cores", "1")
+    assert res.returncode != 0 and "optimizers.re.population_size=0" in res.stdout + res.stderr

@@ -22,8 +22,8 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any, TextIO
 
+from nashpo.atomic import write_json_atomic
 from nashpo.errors import InputError
-from nashpo.triallog import write_json_atomic
 
 MANIFEST_PREFIX = "seeds_"
 

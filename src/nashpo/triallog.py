@@ -51,6 +51,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from nashpo.atomic import write_json_atomic as write_json_atomic  # re-exported: run records
 from nashpo.errors import DataError
 from nashpo.space import EDGE_NAMES
 
@@ -164,20 +165,6 @@ def write_parquet_atomic(table: pa.Table, path: Path) -> None:
         os.replace(tmp, path)
     finally:
         tmp.unlink(missing_ok=True)
-
-
-def write_text_atomic(text: str, path: Path) -> None:
-    path = Path(path)
-    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
-    try:
-        tmp.write_text(text)
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
-
-
-def write_json_atomic(obj: Any, path: Path) -> None:
-    write_text_atomic(json.dumps(obj, indent=2, sort_keys=True, default=str) + "\n", path)
 
 
 RERUN_FIX = "delete the run folder and rerun its search"

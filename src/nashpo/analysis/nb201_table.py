@@ -26,12 +26,13 @@ import numpy as np
 import pandas as pd
 
 from nashpo.analysis.io import expand_runs
+from nashpo.atomic import write_text_atomic
 from nashpo.benchmark import NB201Benchmark
 from nashpo.data.sources import DATASETS
 from nashpo.data.tables import FULL_EPOCHS
 from nashpo.errors import InputError
 from nashpo.space import N_ARCHS
-from nashpo.triallog import read_record, write_text_atomic
+from nashpo.triallog import read_record
 
 SEARCH_DATASET = "cifar10"
 SEARCH_PROTOCOL = "proxy"
