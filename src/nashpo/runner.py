@@ -1,4 +1,4 @@
-"""The search loop: simulated clock, budget, incumbent tracking, trial log and run record."""
+"""The one search loop (every family; single- and multi-objective): simulated clock, budget, trial log and run record."""
 
 from __future__ import annotations
 
@@ -22,10 +22,9 @@ from nashpo.errors import InputError
 from nashpo.optimizers import PLUGIN_KEY, check_name, get_optimizer_class, load_plugin
 from nashpo.optimizers.base import TrialValue
 from nashpo.outdir import discard, finish_out_dir, os_reason, prepare_out_dir
-from nashpo.runner_families import PROTOCOLS, GridView, NB201View, objective_cost
+from nashpo.runner_families import PROTOCOLS, GridView, NB201View
+from nashpo.runner_families import objective_cost as objective_cost  # re-exported: the family objective rule
 from nashpo.triallog import RECORD_FILE, TRIALS_FILE, TrialLog, write_json_atomic
-
-__all__ = ["PROTOCOLS", "Budget", "objective_cost", "run_search"]
 
 NOISE = ("mean", "seed")
 OPTIMIZER_DIR = "optimizer"
@@ -246,6 +245,16 @@ def check_objective_count(optimizer: str, cls: Any, n_objectives: int) -> None:
     raise InputError("optimizer", optimizer, f"is single-objective; with {n_objectives} objectives use {', '.join(optimizers_of(True))}")
 
 
+def single_fidelity_only(family: Any, cls: Any) -> str:
+    """Why a multi-fidelity optimizer cannot search a family without fidelities, and what can."""
+    if not cls.multi_objective:
+        return f"is multi-fidelity, but {family.title} ({family.name}) holds final values only; use rs, re, reinforce, tpe or smac"
+    from nashpo.runner_mo import optimizers_of
+
+    fitting = [n for n in optimizers_of(True) if not get_optimizer_class(n).multi_fidelity]
+    return f"is multi-fidelity, but {family.title} ({family.name}) holds final values only; use {', '.join(fitting)}"
+
+
 def _nb201_view(optimizer, dataset, seed, budget, protocol, hyperparameters, fidelities, data_dir, bench, n_objectives):
     protocol = "proxy" if protocol is None else protocol
     bench = getattr(bench, "bench", bench)  # the family's NB201Task wraps an NB201Benchmark
@@ -267,11 +276,7 @@ def _grid_view(optimizer, benchmark, task_name, seed, budget, protocol, hyperpar
     cls = get_optimizer_class(optimizer)
     check_objective_count(optimizer, cls, n_objectives)
     if cls.multi_fidelity:
-        raise InputError(
-            "optimizer",
-            optimizer,
-            f"is multi-fidelity, but {family.title} ({benchmark}) holds final values only; use rs, re, reinforce, tpe or smac",
-        )
+        raise InputError("optimizer", optimizer, single_fidelity_only(family, cls))
     if protocol not in (None, "final"):
         raise InputError("protocol", protocol, f"is NB201's; {family.title} ({benchmark}) holds final values only (omit it or use final)")
     if fidelities:
