@@ -32,6 +32,7 @@ REGISTRY: dict[str, tuple[str, str]] = {
     "dehb": ("nashpo.optimizers.dehb", "DEHBOptimizer"),
     "tpe": ("nashpo.optimizers.tpe", "OptunaTPE"),
     # multi-objective
+    "mo_rs": ("nashpo.optimizers.mo_rs", "MORandomSearch"),
     "nsga2": ("nashpo.optimizers.nsga2", "NSGA2"),
     "linas": ("nashpo.optimizers.linas", "LINAS"),
     "parego": ("nashpo.optimizers.parego", "ParEGO"),
