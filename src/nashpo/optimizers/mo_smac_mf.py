@@ -85,6 +85,7 @@ class MOSmacMultiFidelity(SMACMultiObjective, SMACHyperband):
             ),
             config_selector=facade.get_config_selector(scenario, retrain_after=self.hp["retrain_after"], retries=self.hp["retries"]),
             multi_objective_algorithm=self.parego(scenario),
+            callbacks=[self._proposals],
             logging_level=False,
             overwrite=True,  # never ask on stdin about an old run folder
         )
