@@ -284,6 +284,8 @@ def test_motpe_beats_random_search_on_average(tables: Path, tmp_path: Path) -> N
         ("parego", {"retrain_after": "1"}, "parego.retrain_after"),
         ("motpe", {"n_startup_trials": 0}, "motpe.n_startup_trials"),
         ("mo_smac_mf", {"eta": 3}, "mo_smac_mf.eta"),  # with 12 and 200 epochs every rung lands on 200
+        ("mo_smac_mf", {"eta": "3"}, "mo_smac_mf.eta"),
+        ("parego", {"random_design_probability": 1.5}, "parego.random_design_probability"),
     ],
 )
 def test_bad_hyperparameters_one_line_nothing_left(tables: Path, tmp_path: Path, name: str, hp: dict, field: str) -> None:

@@ -31,7 +31,7 @@ from smac.runhistory.enumerations import StatusType
 
 from nashpo.errors import InputError
 from nashpo.optimizers.base import TrialInfo, TrialValue
-from nashpo.optimizers.mo_common import check_objectives, costs_of, write_json
+from nashpo.optimizers.mo_common import check_int, check_objectives, check_probability, costs_of, write_json
 from nashpo.optimizers.smac_bo import SMACAskTell
 
 WEIGHTS_FILE = "parego_weights.json"
@@ -54,10 +54,15 @@ class WeightsAtProposal(Callback):
 class SMACMultiObjective(SMACAskTell):
     """SMAC ask/tell with a vector of costs (one per objective) and the ParEGO weights kept per trial."""
 
-    def check_rho(self) -> None:
-        rho = self.hp["rho"]
-        if not rho > 0:
-            raise InputError(f"{self.name}.rho", rho, "must be a positive number")
+    @classmethod
+    def check_hyperparameters(cls, given: dict[str, Any]) -> dict[str, Any]:
+        hp = super().check_hyperparameters(given)
+        if not hp["rho"] > 0:
+            raise InputError(f"{cls.name}.rho", hp["rho"], "must be a positive number")
+        for key in ("n_initial_designs", "retrain_after", "n_trees", "retries", "n_trials"):
+            check_int(cls.name, key, hp[key], 1)
+        check_probability(cls.name, "random_design_probability", hp["random_design_probability"])
+        return hp
 
     def parego(self, scenario: Scenario) -> SmacParEGO:
         self.weights: list[dict[str, Any]] = []
@@ -108,8 +113,6 @@ class ParEGO(SMACMultiObjective):
 
     def setup(self) -> None:
         check_objectives(self.name, self.objectives)
-        self.check_values()
-        self.check_rho()
         self.quiet_smac_logger()
         scenario = Scenario(
             self.space,
