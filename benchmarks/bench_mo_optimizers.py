@@ -1,6 +1,7 @@
 """Wall time of the multi-objective adapters, side by side in one process.
 
 Usage: python benchmarks/bench_mo_optimizers.py [--data-dir DIR] [--seeds 3] [--max-evals 100]
+       [--adapters linas,parego] [--hp '{"predictor": "svr"}']   (hyperparameters for every adapter given)
 
 Every adapter (and ``mo_rs`` for reference) searches NB201 cifar10 with objectives
 valid_error + latency:pixel3 (proxy protocol; ``mo_smac_mf`` on 12 and 200 epochs) for
@@ -39,6 +40,8 @@ def main() -> None:
     parser.add_argument("--data-dir", type=Path, default=None)
     parser.add_argument("--seeds", type=int, default=3)
     parser.add_argument("--max-evals", type=int, default=100)
+    parser.add_argument("--adapters", default=",".join(ADAPTERS), help="comma-separated (default: all)")
+    parser.add_argument("--hp", default="{}", help="JSON hyperparameters passed to every adapter run")
     args = parser.parse_args()
     os.environ.setdefault("PYTHONHASHSEED", "0")
     data = Path(args.data_dir or default_data_dir())
@@ -46,11 +49,11 @@ def main() -> None:
     print(
         f"{datetime.datetime.now(datetime.UTC):%Y-%m-%d %H:%M} UTC, {platform.node()}, {os.cpu_count()} CPUs, load {os.getloadavg()[0]:.1f}"
     )
-    print(f"NB201 cifar10, {','.join(OBJECTIVES)}, max_evals {args.max_evals}, seeds 0..{args.seeds - 1}; medians over seeds")
+    print(f"NB201 cifar10, {','.join(OBJECTIVES)}, max_evals {args.max_evals}, seeds 0..{args.seeds - 1}, hp {args.hp}; medians over seeds")
     print(f"{'adapter':<11} {'wall s':>8} {'ask+tell s':>11} {'hv_regret':>10}")
     linas: list[dict] = []
     with tempfile.TemporaryDirectory(prefix="nashpo-bench-mo-opt-") as tmp:
-        for name in ADAPTERS:
+        for name in args.adapters.split(","):
             walls, opt, regret = [], [], []
             for seed in range(args.seeds):
                 out = Path(tmp) / f"{name}_{seed}"
@@ -60,6 +63,7 @@ def main() -> None:
                     seed,
                     Budget(max_evals=args.max_evals),
                     out,
+                    hyperparameters=json.loads(args.hp),
                     data_dir=data,
                     progress=None,
                     bench=bench,
@@ -71,6 +75,8 @@ def main() -> None:
                 if name == "linas":
                     linas.append(json.loads((out / "optimizer" / "linas_predictor.json").read_text()))
             print(f"{name:<11} {statistics.median(walls):>8.2f} {statistics.median(opt):>11.2f} {np.mean(regret):>10.4f}")
+    if not linas:
+        return
     its = [it for record in linas for it in record["iterations"]]
     fit_predict = statistics.median(it["fit_predict_seconds"] for it in its)
     fit = statistics.median(it["fit_seconds"] for it in its)
