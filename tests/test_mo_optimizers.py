@@ -149,6 +149,21 @@ def test_runs_complete_with_table_values_and_are_deterministic_across_processes(
         assert log["hv_regret"].iloc[-1] < log["hv_regret"].iloc[0]
 
 
+@pytest.mark.parametrize("optimizer", ["nsga2", "linas"])
+def test_a_chunk_of_seeds_in_one_process_repeats_the_single_runs(
+    runs: dict[tuple[str, str], Path], tables: Path, tmp_path: Path, optimizer: str
+) -> None:
+    """``run-chunk`` searches seeds one after another in one process: no state leaks between them."""
+    task, objectives = TASKS["nb201"]
+    cmd = [*NASHPO, "--data-dir", str(tables), "run-chunk", "--optimizer", optimizer, "--dataset", task, "--seeds", f"{SEED - 1}-{SEED}"]
+    cmd += ["--max-evals", str(EVALS["nb201", optimizer]), "--objectives", objectives]
+    cmd += ["--runs-dir", str(tmp_path / "runs"), "--manifest", str(tmp_path / "runs" / "manifest.json")]
+    done = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr[-2000:]
+    chunk = trials(tmp_path / "runs" / str(SEED)).drop(columns=list(TIMING_COLUMNS))
+    pd.testing.assert_frame_equal(chunk, trials(runs["nb201", optimizer]).drop(columns=list(TIMING_COLUMNS)))
+
+
 @pytest.mark.parametrize("family", ["nb201", "hpolib"])
 def test_nsga2_population_evolves(runs: dict[tuple[str, str], Path], tables: Path, family: str) -> None:
     """Generation 0 is the random initial population; every later population is NSGA-II's survival
