@@ -335,3 +335,16 @@ def test_mo_smac_mf_is_refused_on_a_family_without_fidelities(tables: Path, tmp_
         )
     assert err.value.field == "optimizer" and "multi-fidelity" in str(err.value)
     assert list(tmp_path.iterdir()) == []
+
+
+def test_deepcave_reads_smacs_own_parego_folder_with_both_objectives(runs: dict[tuple[str, str], Path]) -> None:
+    """SMAC's run folder of a ParEGO search is a DeepCAVE run as is: both objectives, every trial."""
+    from deepcave.runs.converters.smac3v2 import SMAC3v2Run
+
+    run = runs["nb201", "parego"]
+    deepcave_run = SMAC3v2Run.from_path(next((run / "optimizer").glob("parego_seed*/*")))
+    assert [o.name for o in deepcave_run.get_objectives()][:2] == ["valid_error", "latency_pixel3"]
+    log = trials(run)
+    assert len(deepcave_run.history) == len(log)
+    costs = np.array([trial.costs[:2] for trial in deepcave_run.history])
+    np.testing.assert_allclose(costs, log[["valid_error", "latency_pixel3"]].to_numpy(), rtol=1e-12)
