@@ -265,7 +265,10 @@ FAMILY_DIR = f"{RESULTS}/families"
 
 
 FAMILY_REPORT = "Joint NAS+HPO families"  # the Snakemake report's section
-FAMILY_ANALYSIS_FILES = ["anytime_time.pdf", "anytime_time.rst", "wilcoxon.rst", "wilcoxon.tex", "wilcoxon_counts.csv", "curves_time.parquet", "per_run_final.csv"]
+FAMILY_ANALYSIS_FILES = [  # beside anytime_time.png and wilcoxon.csv (in the report)
+    "anytime_time.pdf", "anytime_time.rst", "wilcoxon.rst", "wilcoxon.tex", "wilcoxon.parquet",
+    *[f"{stem}.{ext}" for stem in ("wilcoxon_counts", "curves_time", "per_run_final") for ext in ("csv", "parquet")],
+]
 
 
 def family_manifests(families=None):

@@ -39,6 +39,8 @@ rule family_search:
         "../envs/environment.yml"
     log:
         f"{RESULTS}/logs/families/{{family}}/{{task}}/{{optimizer}}/seeds_{{chunk}}.log",
+    benchmark:
+        f"{RESULTS}/benchmarks/families/search/{{family}}/{{task}}/{{optimizer}}/seeds_{{chunk}}.tsv"
     resources:
         mem_mb=800,
         runtime=60,
@@ -87,6 +89,8 @@ rule family_to_deepcave:
         "../envs/environment.yml"
     log:
         f"{RESULTS}/logs/families/deepcave/{{family}}/{{task}}/{{optimizer}}/seeds_{{chunk}}.log",
+    benchmark:
+        f"{RESULTS}/benchmarks/families/deepcave/{{family}}/{{task}}/{{optimizer}}/seeds_{{chunk}}.tsv"
     group:
         "search"
     shell:
@@ -114,5 +118,7 @@ for _family in FAMILIES_CFG:
             "../envs/environment.yml"
         log:
             f"{RESULTS}/logs/families/analysis_{_family}.log",
+        benchmark:
+            f"{RESULTS}/benchmarks/families/analysis_{_family}.tsv"
         shell:
             "{params.nashpo} analysis family --runs {input.runs:q} --out {params.out:q} > {log:q} 2>&1"
