@@ -177,7 +177,7 @@ def test_workflow_exports_and_analyses_every_family_run(tmp_path: Path) -> None:
 
     cfg = yaml.safe_load(yaml.safe_dump(TINY))
     cfg["datasets"] = ["cifar10"]
-    cfg["optimizers"] = {"rs": {}, "re": {"population_size": 8, "sample_size": 3}, "dehb": {}}
+    cfg["optimizers"] = {"rs": {}, "re": {"population_size": 8, "sample_size": 3}}
     cfg["families"] = {
         "hpolib": {"tasks": ["naval_propulsion"], "seeds": 3, "budget": {"naval_propulsion": {"max_sim_seconds": 1500}}},
         "hpobench": {"tasks": ["car"], "seeds": 3, "budget": {"car": {"max_evals": 12}}},
