@@ -1,5 +1,6 @@
 # nashpo: off-the-shelf HPO optimizers as NAS methods on NAS-Bench-201.
-# Stages: data -> search -> export (DeepCAVE) -> aggregate -> stats/transfer/importance -> figures, NB201 table -> report.
+# Stages: data -> search -> export (DeepCAVE) -> aggregate -> stats/transfer/importance -> figures, NB201 table -> report;
+# families (FCNet, MLP): table -> search -> export (DeepCAVE), per-family analysis, summary over every task.
 
 
 include: "rules/common.smk"
@@ -20,6 +21,8 @@ rule all:
         paper_figure_files(),
         nb201_table_files(),
         family_summary_files(),
+        family_export_manifests(),
+        family_analysis_files(),
 
 
 onerror:

@@ -278,12 +278,21 @@ def nb201_table_files():
 FAMILY_DIR = f"{RESULTS}/families"
 
 
-def family_manifests():
+FAMILY_REPORT = "Joint NAS+HPO families"  # the Snakemake report's section
+FAMILY_ANALYSIS_FILES = [  # beside anytime_time.png and wilcoxon.csv (in the report)
+    "anytime_time.pdf", "anytime_time.rst", "wilcoxon.rst", "wilcoxon.tex", "wilcoxon.parquet",
+    *[f"{stem}.{ext}" for stem in ("wilcoxon_counts", "curves_time", "per_run_final") for ext in ("csv", "parquet")],
+]
+
+
+def family_manifests(families=None):
     """One chunk manifest per family x task x single-fidelity optimizer x chunk of seeds."""
     from nashpo.batch import chunks
 
     out = []
     for family, spec in FAMILIES_CFG.items():
+        if families is not None and family not in families:
+            continue
         for task in spec["tasks"]:
             for optimizer in family_optimizers():
                 for chunk in chunks(range(spec.get("seeds", 10)), SEEDS_PER_JOB):
@@ -303,3 +312,13 @@ def family_budget_args(family, task):
 
 def family_summary_files():
     return [f"{FAMILY_DIR}/summary/summary_table.csv"] if FAMILIES_CFG else []
+
+
+def family_export_manifests():
+    """DeepCAVE export manifest of every family search chunk (results/families/deepcave/...)."""
+    return [m.replace(f"{FAMILY_DIR}/runs/", f"{FAMILY_DIR}/deepcave/", 1) for m in family_manifests()]
+
+
+def family_analysis_files():
+    """Per family: the anytime figure and the Wilcoxon tables."""
+    return [f"{FAMILY_DIR}/analysis/{f}/{name}" for f in FAMILIES_CFG for name in ("anytime_time.png", "wilcoxon.csv")]

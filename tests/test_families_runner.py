@@ -381,7 +381,14 @@ def test_workflow_fans_out_over_families(tmp_path: Path) -> None:
     # adding a task: only its table, its searches (one chunk per single-fidelity optimizer) and the summary
     cfg["families"]["hpobench"]["tasks"].append("vehicle")
     (root / "config.yaml").write_text(yaml.safe_dump(cfg))
-    assert planned(root) == {"family_table": 1, "family_search": 3, "family_summary": 1, "all": 1}
+    assert planned(root) == {
+        "family_table": 1,
+        "family_search": 3,
+        "family_to_deepcave": 3,
+        "family_analysis_hpobench": 1,
+        "family_summary": 1,
+        "all": 1,
+    }
     bad = yaml.safe_load(yaml.safe_dump(cfg))
     bad["families"]["hpobench"]["tasks"].append("cifar10")
     (root / "config.yaml").write_text(yaml.safe_dump(bad))

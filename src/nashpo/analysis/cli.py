@@ -1,4 +1,4 @@
-"""`nashpo analysis aggregate|stats|transfer|importance|figures|nb201-table` (see docs/analysis.md).
+"""`nashpo analysis aggregate|stats|transfer|importance|figures|nb201-table|families|family` (see docs/analysis.md).
 
 Each subcommand overwrites its outputs atomically and prints progress to stderr.
 """
@@ -61,11 +61,21 @@ def cmd_nb201_table(args: argparse.Namespace) -> None:
 
 def cmd_families(args: argparse.Namespace) -> None:
     from nashpo.analysis.families import summarise
-    from nashpo.analysis.io import expand_runs
+    from nashpo.analysis.io import expand_runs, stage_outputs
 
-    outputs = summarise(expand_runs(args.runs), Path(args.out), Path(args.nb201) if args.nb201 else None)
+    with stage_outputs(Path(args.out)):
+        outputs = summarise(expand_runs(args.runs), Path(args.out), Path(args.nb201) if args.nb201 else None)
     table = outputs["summary_table"]
     print(table[["optimizer", "avg_rank"]].to_string(index=False))
+
+
+def cmd_family(args: argparse.Namespace) -> None:
+    from nashpo.analysis.families import analyse_family
+    from nashpo.analysis.io import expand_runs, stage_outputs
+
+    with stage_outputs(Path(args.out)):
+        tables = analyse_family(expand_runs(args.runs), Path(args.out))
+    print(tables["wilcoxon_counts"].to_string(index=False))
 
 
 def add_commands(sub: argparse._SubParsersAction) -> None:
@@ -81,6 +91,10 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     fam.add_argument("--nb201", help="per_run_final.parquet of `analysis aggregate` (adds the NB201 tasks, test regret)")
     fam.add_argument("--out", required=True)
     fam.set_defaults(func=cmd_families)
+    one = asub.add_parser("family", help="one family without fidelities: anytime validation-regret curves, Wilcoxon/Holm per task")
+    one.add_argument("--runs", nargs="+", required=True, help="run folders or run-chunk manifests of one family (hpolib or hpobench)")
+    one.add_argument("--out", required=True, help="output folder (e.g. results/families/analysis/hpolib)")
+    one.set_defaults(func=cmd_family)
     s = asub.add_parser("stats", help="Wilcoxon/Holm per task, Friedman/Nemenyi across tasks, rank over time")
     s.add_argument("--aggregate", required=True, help="folder written by `nashpo analysis aggregate`")
     s.add_argument("--out", required=True)

@@ -74,6 +74,9 @@ def summarise(run_dirs: list[Path], out: Path, nb201: Path | None = None) -> dic
     tmp = out / ".summary_table.csv.tmp"
     table.to_csv(tmp, index=False, float_format="%.6g")
     tmp.replace(out / "summary_table.csv")
+    tmp = out / ".summary_table.rst.tmp"
+    tmp.write_text(summary_caption(table, finals))
+    tmp.replace(out / "summary_table.rst")
     return outputs
 
 
@@ -96,3 +99,282 @@ def cd_figure(friedman: pd.DataFrame, nemenyi: pd.DataFrame, out: Path) -> None:
     ):
         text = text.replace(old, new)
     caption.write_text(text)
+
+
+def summary_caption(table: pd.DataFrame, finals: pd.DataFrame) -> str:
+    """Caption of ``summary_table.csv`` (the Snakemake report shows it beside the table)."""
+    seeds = finals.groupby(["dataset", "optimizer"])["seed"].nunique()
+    lo, hi = int(seeds.min()), int(seeds.max())
+    n_seeds = f"{lo}" if lo == hi else f"{lo} to {hi}"
+    n_tasks = len([c for c in table.columns if c not in ("optimizer", "avg_rank")])
+    return (
+        f"Mean final regret per optimizer (rows) and task (columns, {n_tasks} tasks; {n_seeds} seeds per cell). "
+        "NB201 columns (nb201/<dataset>): the incumbent's 200-epoch test regret in percentage points. "
+        "HPOLib FCNet (hpolib/<task>, validation MSE) and HPOBench MLP (hpobench/<task>, validation error "
+        "1 - val_acc) hold final values only and have no test split: their columns are validation regret in "
+        "the objective's unit, against the task's best configuration. avg_rank: average rank over every task "
+        "(1 = best; ranks within each task, so the scales never mix), empty for optimizers not run on every "
+        "task (the multi-fidelity ones run on NB201 only).\n"
+    )
+
+
+# ------------------------------------------------------------------ per family: anytime curves, Wilcoxon
+
+FAMILY_KEY = ["family", "task", "optimizer", "seed"]
+FAMILY_GROUP = ["family", "task", "optimizer"]
+FINAL_VALUES_NOTE = (
+    "These families hold final values only (no learning curves, no fidelities) and have no test split: "
+    "every regret here is validation regret, the incumbent's seed-mean objective minus the best seed-mean "
+    "objective of the task's table."
+)
+
+
+def load_family_runs(run_dirs: list[Path]) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(one row per run, every trial's incumbent regret) of FCNet/MLP runs; identity from run.json.
+
+    A run's end on the time axis follows ``analysis aggregate``: its time budget when the time limit
+    stopped it (``time_limited``), otherwise (``max_evals``) its last trial's finish.
+    """
+    from nashpo.errors import InputError
+    from nashpo.triallog import read_record, read_trials
+
+    finals, trajs = [], []
+    for run in map(Path, run_dirs):
+        rec = read_record(run)
+        if "params" not in rec:
+            raise InputError(
+                "runs", str(run), "is not a run of a family without fidelities (hpolib, hpobench); NB201 runs go to `analysis aggregate`"
+            )
+        trials = read_trials(run, ["trial", "sim_time", "inc_regret", "inc_quantile"]).sort_values("trial", kind="stable")
+        budget = rec.get("budget") or {}
+        limit, max_evals = budget.get("max_sim_seconds"), budget.get("max_evals")
+        time_limited = limit is not None and (max_evals is None or len(trials) < max_evals)
+        end = float(limit) if time_limited else (float(trials["sim_time"].iloc[-1]) if len(trials) else 0.0)
+        ident = {"family": rec["benchmark"]["family"], "task": rec["dataset"], "optimizer": rec["optimizer"], "seed": int(rec["seed"])}
+        oracle, objective = rec["oracle"], rec["objectives"][0]
+        empty = trials.empty
+        finals.append(
+            ident
+            | {
+                "n_trials": len(trials),
+                "end_time": end,
+                "time_limited": time_limited,
+                "objective": objective["name"],
+                "unit": objective.get("unit", ""),
+                "valid_regret": oracle["worst_objective"] - oracle["best_objective"] if empty else float(trials["inc_regret"].iloc[-1]),
+                "quantile": 1.0 if empty else float(trials["inc_quantile"].iloc[-1]),
+                "budget": json.dumps(budget, sort_keys=True),
+                "run_dir": str(run),
+            }
+        )
+        trajs.append(
+            pd.DataFrame(
+                {
+                    **{k: [v] * len(trials) for k, v in ident.items()},
+                    "sim_time": trials["sim_time"].to_numpy(float),
+                    "end_time": end,
+                    "valid_regret": trials["inc_regret"].to_numpy(float),
+                }
+            )
+        )
+    if not finals:
+        raise InputError("runs", [], "no run folders given")
+    finals_df = pd.DataFrame(finals).sort_values(FAMILY_KEY, ignore_index=True)
+    dup = finals_df[finals_df.duplicated(FAMILY_KEY, keep=False)]
+    if not dup.empty:
+        raise InputError("runs", sorted(dup["run_dir"]), "are the same run (family, task, optimizer, seed) given twice")
+    for key, g in finals_df.groupby(FAMILY_GROUP):
+        if g["budget"].nunique() > 1:
+            raise InputError(
+                "runs", sorted(g["run_dir"]), f"mix different budgets for {'/'.join(map(str, key))}: {sorted(g['budget'].unique())}"
+            )
+    return finals_df, pd.concat(trajs, ignore_index=True)
+
+
+def regret_curves(finals: pd.DataFrame, traj: pd.DataFrame, n_grid: int | None = None) -> pd.DataFrame:
+    """Validation regret over simulated time per family x task x optimizer: mean and median over seeds
+    with 95% percentile-bootstrap bands, on a log grid shared by every run of the task.
+
+    Same machinery as ``analysis aggregate`` (``time_grid``, ``step_values``, ``bootstrap_bands``,
+    generator per group name); a point where some seed has no incumbent yet has no statistics (NaN),
+    so a curve starts once every seed has a trial. Past its end a run stopped by its time budget has
+    no value (never extended beyond its budget); a run stopped by its evaluation budget (MLP's
+    ``max_evals``) keeps its final incumbent: its search is over and that is what it returns. (With
+    an evaluation budget and heavy-tailed training times, the seeds end at very different times, so
+    cutting at the shortest seed's end, as for NB201, would leave hardly any curve.)
+    """
+    from nashpo.analysis.aggregate import N_GRID, bootstrap_bands, group_rng, resample_indices, step_values, time_grid
+
+    rows = []
+    for (family, task), runs in finals.groupby(["family", "task"], sort=True):
+        t = traj[(traj["family"] == family) & (traj["task"] == task)]
+        first = t.groupby(["optimizer", "seed"])["sim_time"].min().to_numpy(float)
+        grid = time_grid(first if len(first) else np.array([1.0]), runs["end_time"].to_numpy(float), n_grid or N_GRID)
+        for optimizer, g in runs.groupby("optimizer", sort=True):
+            values = []
+            for r in g.itertuples():
+                run = t[(t["optimizer"] == optimizer) & (t["seed"] == r.seed)]
+                y = step_values(run["sim_time"].to_numpy(float), run["valid_regret"].to_numpy(float), grid)
+                values.append(np.where((grid > r.end_time) & r.time_limited, np.nan, y))  # never past a time budget
+            key = (family, task, optimizer)
+            bands = bootstrap_bands(np.vstack(values), resample_indices(len(values), group_rng(key)))
+            frame = pd.DataFrame({"sim_time": grid, "n_runs": len(values), **bands})
+            rows.append(frame.assign(family=family, task=task, optimizer=optimizer))
+    cols = [*FAMILY_GROUP, "sim_time", "n_runs", "n_seeds", "mean", "mean_lo", "mean_hi", "median", "median_lo", "median_hi"]
+    return pd.concat(rows, ignore_index=True)[cols]
+
+
+def family_wilcoxon(finals: pd.DataFrame) -> pd.DataFrame:
+    """Pairwise Wilcoxon signed-rank on the final validation regret per task, Holm within the task
+    (``stats.pairwise_wilcoxon``, runs paired by seed)."""
+    from nashpo.analysis.stats import pairwise_wilcoxon
+
+    tasks = finals.rename(columns={"family": "protocol", "task": "dataset"})
+    out = pairwise_wilcoxon(tasks, metric="valid_regret")
+    return out.rename(columns={"protocol": "family", "dataset": "task"})
+
+
+def wilcoxon_counts(wilcoxon: pd.DataFrame) -> pd.DataFrame:
+    """Per optimizer pair over the family's tasks: tasks tested, tasks where Holm's test separates
+    the pair, and on how many of those each optimizer has the lower regret."""
+    rows = []
+    for (a, b), g in wilcoxon.groupby(["optimizer_a", "optimizer_b"], sort=True):
+        sig = g[g["significant"]]
+        rows.append(
+            {
+                "optimizer_a": a,
+                "optimizer_b": b,
+                "n_tasks": len(g),
+                "n_tested": int(g["p_value"].notna().sum()),
+                "n_significant": len(sig),
+                "a_lower": int((sig["lower_regret"] == a).sum()),
+                "b_lower": int((sig["lower_regret"] == b).sum()),
+                "significant_tasks": ", ".join(sig["task"]),
+            }
+        )
+    return pd.DataFrame(
+        rows, columns=["optimizer_a", "optimizer_b", "n_tasks", "n_tested", "n_significant", "a_lower", "b_lower", "significant_tasks"]
+    )
+
+
+def anytime_figure(curves: pd.DataFrame, finals: pd.DataFrame, family: str, out_dir: Path) -> None:
+    """One figure per family, a panel per task: mean validation regret over simulated time with its
+    95% bootstrap band (style, colours and caption conventions of ``analysis.figures``)."""
+    import matplotlib.pyplot as plt
+    import matplotlib.ticker as ticker
+
+    from nashpo.analysis.figures import PANEL_H, PANEL_W, STYLE, colours, legend_below, optimizer_order, save, seeds_phrase
+    from nashpo.benchmarks import get_family
+
+    title = get_family(family).title
+    tasks = sorted(curves["task"].unique())
+    order = optimizer_order(curves["optimizer"].unique())
+    pal = colours(order)
+    ncols = min(4, len(tasks))
+    nrows = -(-len(tasks) // ncols)
+    objective = finals.groupby("task")["objective"].first()
+    floors = {}
+    with plt.rc_context(STYLE):
+        fig, axes = plt.subplots(nrows, ncols, figsize=(PANEL_W * 0.8 * ncols, PANEL_H * nrows), squeeze=False, layout="constrained")
+        for ax, task in zip(axes.flat, tasks, strict=False):
+            g = curves[curves["task"] == task]
+            positive = g[["mean", "mean_lo"]].to_numpy(float)
+            positive = positive[np.isfinite(positive) & (positive > 0)]
+            floor = float(positive.min()) / 2 if len(positive) else 1e-6  # regret 0 drawn at the panel's floor
+            floors[task] = floor
+            for o in order:
+                c = g[g["optimizer"] == o].sort_values("sim_time")
+                if c.empty:
+                    continue
+                ax.plot(c["sim_time"], c["mean"].clip(lower=floor), color=pal[o], label=o, drawstyle="steps-post")
+                ax.fill_between(
+                    c["sim_time"],
+                    c["mean_lo"].clip(lower=floor),
+                    c["mean_hi"].clip(lower=floor),
+                    color=pal[o],
+                    alpha=0.2,
+                    lw=0,
+                    step="post",
+                )
+            ax.set(title=task, xscale="log", yscale="log", xlabel="simulated time (s)", ylabel=f"validation regret ({objective[task]})")
+            ax.yaxis.set_minor_formatter(ticker.NullFormatter())
+            ax.grid(True, which="major", alpha=0.4)
+        for ax in list(axes.flat)[len(tasks) :]:
+            ax.axis("off")
+        legend_below(fig, order, pal)
+        seeds = finals.groupby(["task", "optimizer"])["seed"].nunique()
+        save(
+            fig,
+            out_dir,
+            "anytime_time",
+            f"""{title}: anytime validation regret of the incumbent against simulated seconds (the table's training
+            time of every evaluated configuration), log-log, one panel per task. Lines: mean over {seeds_phrase(seeds)}
+            per optimizer; bands: 95% percentile-bootstrap confidence interval of the mean (1000 resamples of whole
+            seeds, fixed seed). A curve starts once every seed has evaluated one configuration; it ends at the time
+            budget, or, under an evaluation budget, at the last seed's end (a seed that has used its evaluations
+            keeps its final incumbent). Regret 0 (the
+            task's best configuration) is drawn at the bottom of its panel. {FINAL_VALUES_NOTE}""",
+        )
+
+
+def wilcoxon_caption(family: str, wilcoxon: pd.DataFrame) -> str:
+    from nashpo.analysis.stats import CORRECTION, EFFECT
+    from nashpo.benchmarks import get_family
+
+    n_sig = int(wilcoxon["significant"].sum())
+    return (
+        f"{get_family(family).title}: pairwise two-sided Wilcoxon signed-rank tests on the final validation regret per task, "
+        f"runs paired by seed; p-values {CORRECTION}-corrected within each task (p_adjusted, alpha 0.05); effect size: {EFFECT} "
+        f"correlation (positive: optimizer_a has the lower regret). {n_sig} of {len(wilcoxon)} pairs are significant. "
+        f"{FINAL_VALUES_NOTE}\n"
+    )
+
+
+FAMILY_FORMATS = {
+    "per_run_final": ("parquet", "csv"),
+    "curves_time": ("parquet", "csv"),
+    "wilcoxon": ("parquet", "csv", "tex"),
+    "wilcoxon_counts": ("parquet", "csv"),
+}
+FAMILY_LATEX_COLUMNS = {
+    "wilcoxon": ["task", "optimizer_a", "optimizer_b", "n_pairs", "statistic", "p_value", "p_adjusted", "effect_size", "note"],
+}
+
+
+def analyse_family(run_dirs: list[Path], out: Path, log=None) -> dict[str, pd.DataFrame]:
+    """Tables, the anytime figure and captions of one family's runs into ``out`` (every file
+    written to a temporary name first; call within ``io.stage_outputs`` for all-or-nothing)."""
+    import os
+    import shutil
+    import sys
+
+    from nashpo.analysis.io import write_tables
+    from nashpo.errors import InputError
+
+    log = log or sys.stderr
+    finals, traj = load_family_runs(run_dirs)
+    families = sorted(finals["family"].unique())
+    if len(families) != 1:
+        raise InputError("runs", families, "mix several families; analyse one family at a time")
+    family = families[0]
+    print(f"families: {family}: {len(finals)} runs over {finals['task'].nunique()} tasks", file=log)
+    curves = regret_curves(finals, traj)
+    wilcoxon = family_wilcoxon(finals)
+    counts = wilcoxon_counts(wilcoxon)
+    tables = {"per_run_final": finals, "curves_time": curves, "wilcoxon": wilcoxon, "wilcoxon_counts": counts}
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    tmp = out / f".figures.tmp{os.getpid()}"
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir()
+    try:
+        anytime_figure(curves, finals, family, tmp)
+        (tmp / "wilcoxon.rst").write_text(wilcoxon_caption(family, wilcoxon))
+        captions = {"wilcoxon": wilcoxon_caption(family, wilcoxon).strip().replace("_", r"\_")}
+        write_tables(out, tables, FAMILY_FORMATS, FAMILY_LATEX_COLUMNS, captions)
+        for f in sorted(tmp.iterdir()):
+            os.replace(f, out / f.name)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    print(f"families: {family}: {int(wilcoxon['significant'].sum())} of {len(wilcoxon)} Wilcoxon pairs significant (Holm)", file=log)
+    return tables
