@@ -258,6 +258,22 @@ def test_mo_smac_mf_runs_hyperband_rungs_on_the_fidelities(runs: dict[tuple[str,
     assert low > high > 0  # Hyperband: many cheap trials, few at the full budget
     promoted = set(log["arch_code"][log["epochs"] == 12]) & set(log["arch_code"][log["epochs"] == 200])
     assert promoted  # successive halving moved configurations up from 12 to 200 epochs
+    # a promoted configuration is on the non-dominated set of its rung: the 12-epoch trials just before
+    epochs, checked = log["epochs"].to_numpy(), 0
+    for i in np.flatnonzero(epochs == 200):
+        end = i
+        while end > 0 and epochs[end - 1] == 200:
+            end -= 1
+        start = end
+        while start > 0 and epochs[start - 1] == 12:
+            start -= 1
+        rung = log.iloc[start:end]
+        code = log["arch_code"].iloc[i]
+        if code in set(rung["arch_code"]):
+            on_front = non_dominated(rung[["valid_error", "latency_pixel3"]].to_numpy())
+            assert on_front[rung["arch_code"].tolist().index(code)] and not on_front.all()
+            checked += 1
+    assert checked == len(promoted)
     weights = json.loads((run / "optimizer" / "parego_weights.json").read_text())["trials"]
     thetas = [tuple(w["theta"]) for w in weights if w["theta"] is not None]
     assert len(thetas) >= 2 and len(set(thetas)) == len(thetas)  # new ParEGO weights for every model-based trial
