@@ -364,3 +364,26 @@ def test_deepcave_reads_smacs_own_parego_folder_with_both_objectives(runs: dict[
     assert len(deepcave_run.history) == len(log)
     costs = np.array([trial.costs[:2] for trial in deepcave_run.history])
     np.testing.assert_allclose(costs, log[["valid_error", "latency_pixel3"]].to_numpy(), rtol=1e-12)
+
+
+@pytest.mark.parametrize("key", sorted(EVALS), ids=lambda k: f"{k[0]}-{k[1]}")
+def test_deepcave_pareto_front_plugin_on_every_adapters_export(
+    runs: dict[tuple[str, str], Path], key: tuple[str, str], tmp_path: Path
+) -> None:
+    """DeepCAVE's own Pareto Front plugin, on the export of each adapter's run, marks exactly the
+    run's non-dominated set (multi-fidelity: at the highest budget, as the run's front)."""
+    from nashpo.export.deepcave import load_export, trials_to_deepcave
+    from nashpo.export.plugins import run_plugin
+
+    run_dir = runs[key]
+    trials_to_deepcave(run_dir, tmp_path / "dc")
+    run = load_export(tmp_path / "dc")
+    rec = json.loads((run_dir / "run.json").read_text())
+    columns = [o["column"] for o in rec["objectives"]]
+    assert [o.name for o in run.get_objectives()] == [*columns, "Time"]
+    code_of = {trial.config_id: int(trial.additional["code" if key[0] != "nb201" else "arch_code"]) for trial in run.history}
+    pareto = run_plugin("pareto_front", run)
+    shown = [c for c, keep in zip(pareto.outputs["config_ids"], pareto.outputs["pareto_points"], strict=True) if keep]
+    assert sorted(code_of[c] for c in shown) == sorted(f["code"] for f in rec["final_front"])
+    points = sorted(tuple(p) for p, keep in zip(pareto.outputs["points_avg"], pareto.outputs["pareto_points"], strict=True) if keep)
+    np.testing.assert_allclose(points, sorted(tuple(f[c] for c in columns) for f in rec["final_front"]), rtol=1e-9)
