@@ -427,3 +427,22 @@ def test_deepcave_check_cli_on_a_mo_run(nb201_mo_run: Path, tmp_path: Path, data
     lines = {line.split()[0]: line for line in res.stdout.splitlines() if line.startswith("  ")}
     assert f"{len(rec['final_front'])} of " in lines["pareto_front"]
     assert any("latency_pixel3: " in line for line in res.stdout.splitlines() if "cost_over_time" in line)
+
+
+def test_hpobench_mo_run_with_drawn_seeds(grid_dir: Path, tmp_path: Path) -> None:
+    """MLP: valid_error (1 - val_acc) and train_time as observed: one training seed drawn per query."""
+    rec = run_search(
+        "mo_rs", "car", 0, Budget(max_evals=60), tmp_path / "run", data_dir=grid_dir, progress=None,
+        benchmark="hpobench", objectives="valid_error,train_time", noise="seed",
+    )  # fmt: skip
+    log = pd.read_parquet(tmp_path / "run" / "trials.parquet")
+    assert (log["bench_seed"] >= 0).all() and len(log) == 60
+    np.testing.assert_array_equal(log["valid_error"], 1.0 - log["val_acc"])
+    np.testing.assert_array_equal(log["train_time"], log["cost"])  # the objective is the clock's charge
+    from nashpo.benchmarks import get_family
+
+    table = get_family("hpobench").open("car", grid_dir)
+    seeded = table.columns["val_acc#seeds"][log["code"].to_numpy(), log["bench_seed"].to_numpy()]
+    np.testing.assert_array_equal(log["val_acc"], seeded)
+    front = true_front("hpobench", table, parse_objectives("hpobench", "valid_error,train_time"))
+    assert rec["hv_regret"] == pytest.approx(front.hv - hypervolume(log[["valid_error", "train_time"]].to_numpy(), front), abs=1e-12)
