@@ -11,6 +11,10 @@ from nashpo.data.prepare import prepare
 from nashpo.data.sources import find_mirror
 
 os.environ.setdefault("PYTHONHASHSEED", "0")
+# DeepCAVE configures logging on import (root StreamHandler on the current sys.stdout). Imported first
+# inside a test, that stream is the test's capsys one, closed afterwards: every later log record then
+# prints "--- Logging error ---" into other tests' stderr. Import it once, on the session's streams.
+import deepcave.utils.logs  # noqa: F401
 
 
 @pytest.fixture(scope="session")
