@@ -77,6 +77,7 @@ def run_chunk(
     data_dir: Path | None = None,
     progress: TextIO | None = sys.stderr,
     benchmark: str = "nb201",
+    objectives: Sequence[str] | None = None,
 ) -> dict[str, Any]:
     """Search every seed into ``runs_dir/<seed>`` (overwriting), then write the manifest."""
     from nashpo.benchmark import NB201Benchmark
@@ -90,6 +91,10 @@ def run_chunk(
     check_name(optimizer)
     if not seeds:
         raise InputError("seeds", list(seeds), "no seeds given")
+    if objectives is not None:  # bad objectives fail before any table is opened or seed runs
+        from nashpo.objectives import parse_objectives
+
+        parse_objectives(benchmark, objectives)
     if benchmark == "nb201":
         bench: Any = NB201Benchmark(dataset, data_dir)
     else:
@@ -122,6 +127,7 @@ def run_chunk(
             progress=progress,
             bench=bench,
             benchmark=benchmark,
+            objectives=objectives,
         )
         runs.append(
             {
@@ -186,7 +192,7 @@ def export_chunk(runs_manifest: Path, out_dir: Path, manifest: Path) -> dict[str
 
 
 def cmd_run_chunk(args: argparse.Namespace) -> None:
-    from nashpo.cli import fidelities_arg, hyperparameters_arg
+    from nashpo.cli import fidelities_arg, hyperparameters_arg, objectives_arg
     from nashpo.runner import Budget
 
     hp, fids = hyperparameters_arg(args.hp), fidelities_arg(args.fidelities)
@@ -203,6 +209,7 @@ def cmd_run_chunk(args: argparse.Namespace) -> None:
         noise=args.noise,
         data_dir=args.data_dir,
         benchmark=args.benchmark,
+        objectives=objectives_arg(args.objectives),
     )
     print(f"{len(record['runs'])} runs in {record['wall_seconds_in_process']:.2f} s; manifest {args.manifest}")
 
@@ -213,6 +220,8 @@ def cmd_export_chunk(args: argparse.Namespace) -> None:
 
 
 def add_commands(sub: argparse._SubParsersAction) -> None:
+    from nashpo.cli import add_objectives_argument
+
     p = sub.add_parser("run-chunk", help="run several seeds of one search in one process (one run folder per seed)")
     p.add_argument("--optimizer", required=True)
     p.add_argument("--benchmark", default="nb201", help="benchmark family: nb201|hpolib|hpobench (default: nb201)")
@@ -226,6 +235,7 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--noise", default="mean")
     p.add_argument("--runs-dir", required=True, help="folder that receives one run folder per seed (overwritten)")
     p.add_argument("--manifest", required=True, help="chunk manifest to write last (JSON)")
+    add_objectives_argument(p)
     p.set_defaults(func=cmd_run_chunk)
 
     p = sub.add_parser("to-deepcave-chunk", help="export every run of a run-chunk manifest to DeepCAVE")

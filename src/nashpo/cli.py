@@ -184,6 +184,18 @@ def fidelities_arg(text: str | None) -> list[int] | None:
         raise InputError("fidelities", text, "must be comma-separated whole epochs, e.g. 12,200") from None
 
 
+def objectives_arg(text: str | None) -> list[str] | None:
+    """``--objectives``: comma-separated objective specs (checked against the family by the runner)."""
+    return [part.strip() for part in text.split(",")] if text is not None else None
+
+
+def add_objectives_argument(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--objectives",
+        help="comma-separated objectives, error first; two run a multi-objective search, e.g. valid_error,latency:pixel3 (docs/multi_objective.md)",
+    )
+
+
 def cmd_run(args: argparse.Namespace) -> None:
     from nashpo.runner import Budget, run_search
 
@@ -201,7 +213,14 @@ def cmd_run(args: argparse.Namespace) -> None:
         data_dir=args.data_dir,
         force=args.force,
         benchmark=args.benchmark,
+        objectives=objectives_arg(args.objectives),
     )
+    if record.get("multi_objective"):
+        front = record["front"]
+        print(
+            f"{record['n_trials']} trials, {record['sim_time']:.0f} simulated s; front of {len(record['final_front'])} configurations, hv_regret {record['hv_regret']:.6g} (true front HV {front['hv']:.6g}), hv_regret_final {record['hv_regret_final']:.6g}"
+        )
+        return
     inc = record["incumbent"]
     if args.benchmark != "nb201":
         print(
@@ -266,7 +285,45 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--noise", default="mean", help="mean (seed-mean lookups) or seed (draw one training seed per query)")
     p.add_argument("--out", required=True)
     p.add_argument("--force", action="store_true", help="overwrite a non-empty --out")
+    add_objectives_argument(p)
     p.set_defaults(func=cmd_run)
+
+    p = sub.add_parser("front", help="the exact Pareto front of a task: size, hypervolume, ideal and nadir point")
+    p.add_argument("--benchmark", default="nb201", help="benchmark family: nb201|hpolib|hpobench (default: nb201)")
+    p.add_argument("--dataset", "--task", dest="dataset", required=True, help="NB201 dataset or the family's task")
+    p.add_argument("--objectives", required=True, help="two comma-separated objectives, error first, e.g. valid_error,latency:pixel3")
+    p.add_argument("--fidelity", type=int, help="NB201 epochs (default: 12, the proxy protocol's search fidelity)")
+    p.add_argument("--json", action="store_true", help="print the front's points as JSON")
+    p.set_defaults(func=cmd_front)
+
+
+def cmd_front(args: argparse.Namespace) -> None:
+    from nashpo.errors import InputError
+    from nashpo.objectives import objective_set_name, open_task, parse_objectives
+    from nashpo.pareto import true_front
+
+    objs = parse_objectives(args.benchmark, objectives_arg(args.objectives) or [])
+    if len(objs) < 2:
+        raise InputError("objectives", args.objectives, "a front needs two objectives")
+    if args.benchmark != "nb201" and args.fidelity is not None:
+        raise InputError("fidelity", args.fidelity, f"{args.benchmark} holds final values only; it has no fidelities")
+    table = open_task(args.benchmark, args.dataset, args.data_dir)
+    front = true_front(args.benchmark, table, objs, args.fidelity)
+    if args.json:
+        points = [
+            {"code": int(c), **dict(zip((o.column for o in objs), p.tolist(), strict=True))}
+            for c, p in zip(front.codes, front.points, strict=True)
+        ]
+        _print_json(
+            front.summary() | {"benchmark": args.benchmark, "task": front.task, "objectives": [o.spec for o in objs], "points": points}
+        )
+        return
+    where = f"{args.benchmark}/{front.task}" + (f" @{front.fidelity} epochs" if front.fidelity is not None else "")
+    print(
+        f"{where} {objective_set_name(objs)}: {len(front.codes)} configurations on the true front, HV {front.hv:.6g} (normalised, reference point 1.1)"
+    )
+    print("ideal: " + ", ".join(f"{o.column}={v:.6g} {o.unit}" for o, v in zip(objs, front.ideal, strict=True)))
+    print("nadir: " + ", ".join(f"{o.column}={v:.6g} {o.unit}" for o, v in zip(objs, front.nadir, strict=True)))
 
 
 class _Parser(argparse.ArgumentParser):

@@ -9,6 +9,7 @@ import os
 import platform
 import sys
 import time
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from importlib import metadata
 from pathlib import Path
@@ -134,6 +135,23 @@ def package_versions() -> dict[str, str]:
     return out
 
 
+def run_provenance(
+    started: dt.datetime, t_start: float, setup_seconds: float, loop_seconds: float, close_seconds: float, out: Path
+) -> dict[str, Any]:
+    """The run record's provenance block, shared by every loop: optimizer output folder, package
+    versions, PYTHONHASHSEED, timestamps, wall time and its split, and the output folder."""
+    return {
+        "optimizer_output": OPTIMIZER_DIR,
+        "versions": dict(package_versions()),
+        "pythonhashseed": os.environ.get("PYTHONHASHSEED"),
+        "started": started.isoformat(),
+        "finished": dt.datetime.now(dt.UTC).isoformat(),
+        "wall_seconds": time.perf_counter() - t_start,
+        "timing": {"setup_seconds": setup_seconds, "loop_seconds": loop_seconds, "close_seconds": close_seconds},
+        "out": str(out),
+    }
+
+
 class Progress:
     def __init__(self, label: str, stream: TextIO | None, every_s: float = 2.0) -> None:
         self.label, self.stream, self.every_s = label, stream, every_s
@@ -170,6 +188,7 @@ def run_search(
     progress: TextIO | None = sys.stderr,
     bench: Any = None,
     benchmark: str = "nb201",
+    objectives: str | Sequence[str] | None = None,
 ) -> dict[str, Any]:
     """Run one search; write ``trials.parquet``, ``run.json`` and the optimizer's own output to ``out``.
 
@@ -177,12 +196,46 @@ def run_search(
     ``bench``: an already opened benchmark of ``dataset`` (batches of seeds load the table once).
     ``protocol``: NB201 only (default ``proxy``); other families hold final values only.
     ``hyperparameters`` may name a plug-in optimizer class (``{"class": "pkg.module:Class", ...}``).
+    ``objectives``: specs (``nashpo.objectives``); two of them run the multi-objective loop
+    (``nashpo.runner_mo``), None or the error objective alone is the single-objective search.
     """
     hyperparameters = plugin_hyperparameters(optimizer, hyperparameters)
     check_name(optimizer)
     check_seed(seed)
     if noise not in NOISE:
         raise InputError("noise", noise, f"unknown; choose from {', '.join(NOISE)}")
+    if objectives is not None:
+        from nashpo.objectives import parse_objectives
+
+        objs = parse_objectives(benchmark, objectives)
+        if len(objs) > 1:
+            from nashpo.runner_mo import run_mo
+
+            return run_mo(
+                optimizer,
+                benchmark,
+                dataset,
+                seed,
+                budget,
+                Path(out),
+                objs,
+                protocol,
+                hyperparameters,
+                fidelities,
+                noise,
+                data_dir,
+                force,
+                progress,
+                bench,
+            )
+    if get_optimizer_class(optimizer).multi_objective:
+        from nashpo.runner_mo import optimizers_of
+
+        raise InputError(
+            "optimizer",
+            optimizer,
+            f"is multi-objective and needs two --objectives; for one objective use {', '.join(optimizers_of(False))}",
+        )
     if benchmark != "nb201":
         return _run_grid(
             optimizer,
@@ -332,14 +385,7 @@ def _loop(bench, cls, optimizer, dataset, seed, budget, protocol, hp, fids, nois
             "valid_acc_200": inc_v200,
             "test_acc_200": inc_t200,
         },
-        "optimizer_output": OPTIMIZER_DIR,
-        "versions": dict(package_versions()),
-        "pythonhashseed": os.environ.get("PYTHONHASHSEED"),
-        "started": started.isoformat(),
-        "finished": dt.datetime.now(dt.UTC).isoformat(),
-        "wall_seconds": time.perf_counter() - t_start,
-        "timing": {"setup_seconds": setup_seconds, "loop_seconds": loop_seconds, "close_seconds": close_seconds},
-        "out": str(out),
+        **run_provenance(started, t_start, setup_seconds, loop_seconds, close_seconds, out),
     }
     write_json_atomic(record, tmp / RECORD_FILE)
     return record
@@ -505,14 +551,7 @@ def _grid_loop(family, task, cls, optimizer, seed, budget, hp, noise, tmp: Path,
             "regret": regret,
             "regret_norm": regret / span if span > 0 else 0.0,
         },
-        "optimizer_output": OPTIMIZER_DIR,
-        "versions": dict(package_versions()),
-        "pythonhashseed": os.environ.get("PYTHONHASHSEED"),
-        "started": started.isoformat(),
-        "finished": dt.datetime.now(dt.UTC).isoformat(),
-        "wall_seconds": time.perf_counter() - t_start,
-        "timing": {"setup_seconds": setup_seconds, "loop_seconds": loop_seconds, "close_seconds": close_seconds},
-        "out": str(out),
+        **run_provenance(started, t_start, setup_seconds, loop_seconds, close_seconds, out),
     }
     write_json_atomic(record, tmp / RECORD_FILE)
     return record

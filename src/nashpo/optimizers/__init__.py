@@ -31,6 +31,7 @@ REGISTRY: dict[str, tuple[str, str]] = {
     "smac_hb": ("nashpo.optimizers.smac_hb", "SMACHyperband"),
     "dehb": ("nashpo.optimizers.dehb", "DEHBOptimizer"),
     "tpe": ("nashpo.optimizers.tpe", "OptunaTPE"),
+    "mo_rs": ("nashpo.optimizers.mo_rs", "MORandomSearch"),
 }
 
 BUILT_IN = frozenset(REGISTRY)
