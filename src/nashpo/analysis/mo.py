@@ -107,8 +107,7 @@ class BenchmarkTables:
     ``nashpo.pareto.true_front`` (cached per task and objective set)."""
 
     def __init__(self, data_dir: Path | None = None) -> None:
-        if data_dir is not None:
-            os.environ["NASHPO_DATA_DIR"] = str(data_dir)
+        self.data_dir = data_dir
         self._matrix: dict[tuple, np.ndarray] = {}
         self._front: dict[tuple, np.ndarray] = {}
 
@@ -124,7 +123,7 @@ class BenchmarkTables:
         key = (benchmark, task, tuple(objectives))
         if key not in self._matrix:
             objs = self._objs(benchmark, objectives)
-            self._matrix[key] = np.asarray(objective_matrix(benchmark, task, objs, fidelity=FINAL_FIDELITY.get(benchmark)), float)
+            self._matrix[key] = np.asarray(objective_matrix(benchmark, task, objs, FINAL_FIDELITY.get(benchmark), self.data_dir), float)
         return self._matrix[key][np.asarray(codes, dtype=np.int64)]
 
     def front(self, benchmark: str, task: str, objectives: Sequence[str]) -> np.ndarray:
@@ -133,7 +132,7 @@ class BenchmarkTables:
         key = (benchmark, task, tuple(objectives))
         if key not in self._front:
             objs = self._objs(benchmark, objectives)
-            self._front[key] = np.asarray(true_front(benchmark, task, objs, FINAL_FIDELITY.get(benchmark)).points, float)
+            self._front[key] = np.asarray(true_front(benchmark, task, objs, FINAL_FIDELITY.get(benchmark), self.data_dir).points, float)
         return self._front[key]
 
 

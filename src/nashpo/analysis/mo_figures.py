@@ -52,7 +52,7 @@ def task_panels(tasks: pd.DataFrame, width: float = 2.6, height: float = 2.2) ->
     keys = [tuple(k) for k in tasks[TASK_KEY].drop_duplicates().itertuples(index=False)]
     ncols = min(NCOLS, len(keys))
     nrows = -(-len(keys) // ncols)
-    fig, axes = plt.subplots(nrows, ncols, figsize=(width * ncols, height * nrows + 0.4), squeeze=False, layout="constrained")
+    fig, axes = plt.subplots(nrows, ncols, figsize=(max(3.6, width * ncols), height * nrows + 0.4), squeeze=False, layout="constrained")
     for ax in list(axes.flat)[len(keys) :]:
         ax.axis("off")
     panels = list(zip(keys, axes.flat, strict=False))
@@ -71,7 +71,8 @@ def select(frame: pd.DataFrame, key: tuple) -> pd.DataFrame:
 def legend(fig: plt.Figure, order: list[str], pal: dict[str, str], extra: list[tuple] = ()) -> None:
     handles = [plt.Line2D([], [], color=pal[o], lw=1.5) for o in order] + [h for h, _ in extra]
     labels = list(order) + [lbl for _, lbl in extra]
-    fig.legend(handles, labels, loc="outside lower center", ncol=min(len(labels), 7), frameon=False)
+    ncols = len(fig.axes) and max(1, min(NCOLS, len(fig.axes)))
+    fig.legend(handles, labels, loc="outside lower center", ncol=min(len(labels), max(2, 2 * ncols)), frameon=False)
 
 
 def hv_regret_curves(data: dict[str, pd.DataFrame], out: Path) -> None:
@@ -172,13 +173,19 @@ def staircase(ax: plt.Axes, f0: np.ndarray, f1: np.ndarray, **kw) -> None:
     ax.step(x, y, where="post", **kw)
 
 
+def error_fence(errors: np.ndarray) -> float:
+    """Upper Tukey fence (Q3 + 1.5 IQR) of the true front's first objective: the plot's upper limit."""
+    q1, q3 = np.quantile(errors, [0.25, 0.75])
+    return float(q3 + 1.5 * (q3 - q1))
+
+
 def pareto(data: dict[str, pd.DataFrame], out: Path, benchmark: str) -> None:
     finals = data["finals"][data["finals"]["benchmark"] == benchmark]
     order = mo_order(finals["optimizer"].unique())
     pal = mo_colours(order)
     fronts, eaf, so = data["true_fronts"], data["eaf"], data["so_incumbents"]
     fig, panels = task_panels(finals)
-    has_so = False
+    has_so = cropped = False
     for key, ax in panels:
         true = select(fronts, key)
         staircase(ax, true["f0"].to_numpy(), true["f1"].to_numpy(), color="black", lw=0.9)
@@ -195,11 +202,19 @@ def pareto(data: dict[str, pd.DataFrame], out: Path, benchmark: str) -> None:
         row = select(finals, key).iloc[0]
         ax.set(xlabel=axis_label(row["cost_objective"]), ylabel=axis_label(row["error_objective"]))
         values = pd.concat([true[["f0", "f1"]], select(eaf, key)[["f0", "f1"]], s[["f0", "f1"]]])
+        top = error_fence(true["f0"].to_numpy(float))
+        if top < values["f0"].max():
+            cropped = True
+            values = values[values["f0"] <= top]
         for axis, col in (("x", "f1"), ("y", "f0")):
             v = values[col].to_numpy(float)
             v = v[np.isfinite(v)]
-            if len(v) and v.min() > 0 and v.max() / v.min() > 30:
-                ax.set(**{f"{axis}scale": "log"})
+            if not len(v):
+                continue
+            log = v.min() > 0 and v.max() / v.min() > 30
+            lo, hi = (v.min() / 1.3, v.max() * 1.3) if log else (v.min() - 0.05 * np.ptp(v), v.max() + 0.05 * np.ptp(v))
+            if hi > lo:
+                ax.set(**{f"{axis}scale": "log" if log else "linear", f"{axis}lim": (lo, hi)})
         ax.grid(True, alpha=0.4)
     extra = [(plt.Line2D([], [], color="black", lw=0.9, marker="o", ms=1.6), "true front")]
     if has_so:
@@ -211,6 +226,12 @@ def pareto(data: dict[str, pd.DataFrame], out: Path, benchmark: str) -> None:
         if has_so
         else ""
     )
+    crop_text = (
+        " Axes are cut at the upper Tukey fence of the true front's first objective (Q3 + 1.5 IQR): the"
+        " degenerate configurations above it (e.g. NB201 cells without a path through convolutions) are off the plot."
+        if cropped
+        else ""
+    )
     where = "200-epoch validation error and device latency (NB201)" if benchmark == "nb201" else "the benchmark's seed-mean values"
     fg.save(
         fig,
@@ -219,7 +240,7 @@ def pareto(data: dict[str, pd.DataFrame], out: Path, benchmark: str) -> None:
         f"""Pareto fronts, {benchmark}, one panel per task: the true Pareto front of all configurations (black)
         and each optimizer's {EAF_PERCENTILE}% empirical attainment surface (moocore.eaf) of its final non-dominated
         sets over {fg.seeds_phrase(seeds)}: the region below-left of a coloured line was attained by at least half of
-        the seeds. Values: {where}; both objectives minimised.{so_text}""",
+        the seeds. Values: {where}; both objectives minimised.{so_text}{crop_text}""",
     )
 
 
