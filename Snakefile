@@ -1,5 +1,6 @@
 # nashpo: off-the-shelf HPO optimizers as NAS methods on NAS-Bench-201.
-# Stages: data -> search -> export (DeepCAVE) -> aggregate -> stats/transfer/importance -> figures, NB201 table -> report.
+# Stages: data -> search -> export (DeepCAVE) -> aggregate -> stats/transfer/importance -> figures, NB201 table -> report;
+# beside them the benchmark families (rules/families.smk) and the multi-objective searches and analysis (rules/mo.smk).
 
 
 include: "rules/common.smk"
@@ -12,6 +13,7 @@ include: "rules/figures.smk"
 include: "rules/nb201_table.smk"
 include: "rules/report.smk"
 include: "rules/families.smk"
+include: "rules/mo.smk"
 
 
 rule all:
@@ -20,6 +22,7 @@ rule all:
         paper_figure_files(),
         nb201_table_files(),
         family_summary_files(),
+        mo_files(),
 
 
 onerror:

@@ -89,8 +89,12 @@ FAMILIES_CFG = config.get("families") or {}
 check_config()
 
 
+# NB201 datasets searched only multi-objectively (rules/mo.smk) need their tables too.
+MO_NB201_DATASETS = (((config.get("multi_objective") or {}).get("tasks") or {}).get("nb201") or {}).get("datasets") or []
+
+
 wildcard_constraints:
-    dataset="|".join(DATASETS),
+    dataset="|".join(dict.fromkeys(DATASETS + MO_NB201_DATASETS)),
     optimizer="|".join(OPTIMIZERS),
     seed=r"\d+",
     chunk=r"\d+-\d+",
