@@ -47,14 +47,14 @@ def cmd_deepcave(args: argparse.Namespace) -> None:
 
 def cmd_deepcave_check(args: argparse.Namespace) -> None:
     from nashpo.export.deepcave import load_export
-    from nashpo.export.plugins import PLUGINS, bounded_footprint, run_plugin, summary
+    from nashpo.export.plugins import MO_PLUGINS, PLUGINS, bounded_footprint, run_plugin, summary
 
     if args.footprint_support < 0:
         raise InputError("footprint_support", args.footprint_support, "must be a non-negative integer (0: DeepCAVE's own, uncapped)")
     skip = set(args.skip or [])
-    unknown = skip - set(PLUGINS)
+    unknown = skip - set(PLUGINS) - set(MO_PLUGINS)
     if unknown:
-        raise InputError("skip", sorted(unknown)[0], f"unknown plugin; choose from {', '.join(PLUGINS)}")
+        raise InputError("skip", sorted(unknown)[0], f"unknown plugin; choose from {', '.join(PLUGINS + MO_PLUGINS)}")
     runs = [(path, load_export(Path(path))) for path in args.runs]  # every folder checked before any work
     for path, run in runs:
         print(f"{path} ({run.meta.get('optimizer', '?')}, seed {run.meta.get('seed', '?')})")
@@ -64,6 +64,15 @@ def cmd_deepcave_check(args: argparse.Namespace) -> None:
             with bounded_footprint(args.footprint_support or None):
                 result = run_plugin(name, run)
             print(f"  {name:<22} {result.seconds:7.2f} s  {summary(result, run)}", flush=True)
+        if not run.meta.get("multi_objective"):
+            continue
+        for objective_id, objective in enumerate(run.get_objectives()[1:-1], start=1):  # the other objectives (not Time)
+            result = run_plugin("cost_over_time", run, objective_id=objective_id)
+            print(f"  {'cost_over_time':<22} {result.seconds:7.2f} s  {objective.name}: {summary(result, run)}", flush=True)
+        for name in MO_PLUGINS:
+            if name not in skip:
+                result = run_plugin(name, run)
+                print(f"  {name:<22} {result.seconds:7.2f} s  {summary(result, run)}", flush=True)
 
 
 def add_commands(sub: argparse._SubParsersAction) -> None:

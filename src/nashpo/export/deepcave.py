@@ -22,6 +22,12 @@ PDP and footprint plugins treat it as a number. Objective = the run's objective 
 ``val_loss``, MLP ``val_acc_error`` = 1 - val_acc) with the task's best and worst as bounds; no
 fidelities, so no budget column (DeepCAVE's budget 0); additional = trial, origin, code and every
 metric the query returned.
+
+Multi-objective runs (run.json ``multi_objective``; ``docs/multi_objective.md``): every objective
+becomes a DeepCAVE objective, named by its trial-log column (``valid_error``, ``latency_pixel3``,
+...), minimised, with the objective's bounds over the task's table; DeepCAVE's loader adds ``Time``
+(the trial's simulated seconds) after them, and trial end times are the simulated clock. The
+hv_regret and front_size columns go to ``additional``.
 """
 
 from __future__ import annotations
@@ -53,8 +59,28 @@ CONFIGSPACE_COLUMNS = ("name", "type", "lower", "upper", "default", "log", "orde
 META_KEYS = ("optimizer", "dataset", "seed", "protocol", "hyperparameters", "fidelities")
 
 
+def objective_name(record: dict[str, Any], objective: dict[str, Any]) -> str:
+    """DeepCAVE's name of an objective: multi-objective runs use the trial-log column, a plain
+    identifier (specs such as ``latency:pixel3`` do not fit DeepCAVE's column pattern)."""
+    return objective["column"] if record.get("multi_objective") else objective["name"]
+
+
 def objectives_from(record: dict[str, Any]) -> list[Objective]:
-    return [Objective(o["name"], lower=o["lower"], upper=o["upper"], optimize=o["optimize"]) for o in record["objectives"]]
+    return [Objective(objective_name(record, o), lower=o["lower"], upper=o["upper"], optimize=o["optimize"]) for o in record["objectives"]]
+
+
+def objective_columns(trials: pd.DataFrame, record: dict[str, Any]) -> dict[str, Any]:
+    """``metric:...`` columns of every objective of the run, in the run's objective order."""
+    return {
+        metric_column(objective_name(record, o), o["lower"], o["upper"], o["optimize"]): trials[o["column"]].astype(float)
+        for o in record["objectives"]
+    }
+
+
+def mo_additional(trials: pd.DataFrame, record: dict[str, Any]) -> dict[str, Any]:
+    if not record.get("multi_objective"):
+        return {}
+    return {c: trials[c] for c in ("hv_regret", "hv_regret_final", "front_size")}
 
 
 def writing_dir(out_dir: Path, force: bool, sources: Iterable[Path] = ()) -> Path:
@@ -139,8 +165,7 @@ def trial_rows(trials: pd.DataFrame, record: dict[str, Any], space: Configuratio
     out: dict[str, Any] = {"config_id": trials["arch_code"].astype(int)}
     for name in space.keys():  # ConfigSpace's own (sorted) order
         out[name] = trials[name].astype(str)
-    for o in record["objectives"]:
-        out[metric_column(o["name"], o["lower"], o["upper"], o["optimize"])] = trials[o["column"]].astype(float)
+    out.update(objective_columns(trials, record))
     out["budget"] = trials["epochs"].astype(float)
     out["seed"] = trials["seed"].astype(int)
     out["start_time"] = (trials["sim_time"] - trials["cost"]).astype(float)
@@ -151,6 +176,7 @@ def trial_rows(trials: pd.DataFrame, record: dict[str, Any], space: Configuratio
     out["arch_str"] = trials["arch_str"]
     out["arch_code"] = trials["arch_code"].astype(int)
     out["nb201_index"] = trials["nb201_index"].astype("Int64")
+    out.update(mo_additional(trials, record))
     return pd.DataFrame(out)
 
 
@@ -179,8 +205,7 @@ def grid_trial_rows(trials: pd.DataFrame, record: dict[str, Any], space: Configu
     for name in space.keys():
         hp = space[name]
         out[name] = trials[name].astype(str) if isinstance(hp, CategoricalHyperparameter) else trials[name]
-    for o in record["objectives"]:
-        out[metric_column(o["name"], o["lower"], o["upper"], o["optimize"])] = trials[o["column"]].astype(float)
+    out.update(objective_columns(trials, record))
     out["seed"] = trials["seed"].astype(int)
     out["start_time"] = (trials["sim_time"] - trials["cost"]).astype(float)
     out["end_time"] = trials["sim_time"].astype(float)
@@ -190,6 +215,7 @@ def grid_trial_rows(trials: pd.DataFrame, record: dict[str, Any], space: Configu
     out["code"] = trials["code"].astype("int64")
     for m in record["metrics"]:
         out[m["name"]] = trials[m["name"]].astype(float)
+    out.update(mo_additional(trials, record))
     return pd.DataFrame(out)
 
 
@@ -214,6 +240,10 @@ def trials_to_deepcave(run_dir: Path, out_dir: Path, force: bool = False) -> Pat
     meta["name"] = f"{record['optimizer']}-{record['dataset']}-{record['seed']}"
     if "params" in record:
         meta["name"] = f"{record['optimizer']}-{meta['benchmark']}-{record['dataset']}-{record['seed']}"
+    if record.get("multi_objective"):
+        meta["multi_objective"] = True
+        meta["objectives"] = [o["name"] for o in record["objectives"]]
+        meta["name"] = f"{record['optimizer']}-{meta['benchmark']}-{record['dataset']}-{record['objective_set']}-{record['seed']}"
     tmp = writing_dir(out_dir, force, [run_dir])
     try:
         write_dataframe_run(tmp, space, rows, meta)

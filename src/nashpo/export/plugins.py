@@ -35,6 +35,8 @@ PLUGINS = (
     "symbolic_explanations",
     "footprint",
 )
+# Multi-objective runs also get DeepCAVE's Pareto Front (first two objectives) and Cost over Time per objective.
+MO_PLUGINS = ("pareto_front",)
 
 
 # DeepCAVE's Footprint adds border and random configurations until it has 4,000 points (or none
@@ -98,6 +100,7 @@ def plugin_class(name: str) -> type:
     from deepcave.plugins.hyperparameter.pdp import PartialDependencies
     from deepcave.plugins.hyperparameter.symbolic_explanations import SymbolicExplanations
     from deepcave.plugins.objective.cost_over_time import CostOverTime
+    from deepcave.plugins.objective.pareto_front import ParetoFront
     from deepcave.plugins.summary.configurations import Configurations
     from deepcave.plugins.summary.footprint import FootPrint
     from deepcave.plugins.summary.overview import Overview
@@ -115,6 +118,7 @@ def plugin_class(name: str) -> type:
         "partial_dependencies": PartialDependencies,
         "symbolic_explanations": SymbolicExplanations,
         "footprint": FootPrint,
+        "pareto_front": ParetoFront,
     }[name]
 
 
@@ -193,6 +197,15 @@ def default_inputs(name: str, run: AbstractRun) -> dict[str, Any]:
             "metric": "rmse",
         },
         "footprint": {"objective_id": 0, "budget_id": budget, "details": 0.5, "show_borders": True, "show_supports": True},
+        "pareto_front": {
+            "objective_id_1": 0,
+            "objective_id_2": 1,
+            "budget_id": budget,
+            "show_all": False,
+            "show_error": False,
+            "show_runs": True,
+            "show_groups": True,
+        },
     }[name]
 
 
@@ -256,6 +269,12 @@ def summary(result: PluginResult, run: AbstractRun) -> str:
         return f"{result.inputs['hyperparameter_name_1']}: predicted {min(ys):.2f}..{max(ys):.2f}"
     if name == "symbolic_explanations":
         return out["expr"]
+    if name == "pareto_front":
+        on = [p for p, keep in zip(out["points_avg"], out["pareto_points"], strict=True) if keep]
+        names = [run.get_objective(result.inputs[k]).name for k in ("objective_id_1", "objective_id_2")]
+        return f"{len(on)} of {len(out['points_avg'])} configurations on the front; " + ", ".join(
+            f"{n} {min(p[i] for p in on):.4g}..{max(p[i] for p in on):.4g}" for i, n in enumerate(names)
+        )
     if name == "footprint":
         kinds = ("config_points", "border_points", "support_points")
         return ", ".join(f"{len(out[k][2])} {k.split('_')[0]}" for k in kinds) + f", incumbent {out['incumbent_points'][2]}"
