@@ -31,7 +31,13 @@ REGISTRY: dict[str, tuple[str, str]] = {
     "smac_hb": ("nashpo.optimizers.smac_hb", "SMACHyperband"),
     "dehb": ("nashpo.optimizers.dehb", "DEHBOptimizer"),
     "tpe": ("nashpo.optimizers.tpe", "OptunaTPE"),
+    # multi-objective
     "mo_rs": ("nashpo.optimizers.mo_rs", "MORandomSearch"),
+    "nsga2": ("nashpo.optimizers.nsga2", "NSGA2"),
+    "linas": ("nashpo.optimizers.linas", "LINAS"),
+    "parego": ("nashpo.optimizers.parego", "ParEGO"),
+    "motpe": ("nashpo.optimizers.motpe", "MOTPE"),
+    "mo_smac_mf": ("nashpo.optimizers.mo_smac_mf", "MOSmacMultiFidelity"),
 }
 
 BUILT_IN = frozenset(REGISTRY)
