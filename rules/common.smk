@@ -359,7 +359,9 @@ def check_multi_objective():
             try:
                 cls, _ = resolve(name, hp)
             except InputError as exc:
-                raise InputError(f"multi_objective.optimizers.{name}", exc.value, exc.problem) from None
+                sub = exc.field.removeprefix("optimizers.")
+                where = sub if sub.startswith(f"{name}.") else name
+                raise InputError(f"multi_objective.optimizers.{where}", exc.value, exc.problem) from None
             if not cls.multi_objective:
                 mo = [o for o in REGISTRY if get_optimizer_class(o).multi_objective]
                 raise InputError(f"multi_objective.optimizers.{name}", hp, f"is single-objective; choose from {', '.join(mo)}")
@@ -377,7 +379,7 @@ def check_multi_objective():
                         raise InputError(f"{field}.tasks", task, exc.problem) from None
                 budget, where = mo_budget(benchmark, task)
                 if budget is None:
-                    raise InputError(where, None, f"is missing (multi-objective task {benchmark}/{task} needs a budget)")
+                    raise InputError(f"{field}.budget.{task}", None, f"is missing and so is {where} (every task needs a budget)")
                 try:
                     Budget(**budget)
                 except InputError as exc:
@@ -399,6 +401,15 @@ MO_SETS = mo_objective_sets() if MO_CFG else {}
 MO_OPTIMIZERS = list(MO_CFG.get("optimizers") or {})
 
 
+def mo_optimizers(benchmark):
+    """The MO optimizers searching `benchmark`: multi-fidelity ones need NB201's epochs (as family_optimizers)."""
+    from nashpo.optimizers import resolve
+
+    if benchmark == "nb201":
+        return MO_OPTIMIZERS
+    return [o for o in MO_OPTIMIZERS if not resolve(o, MO_CFG["optimizers"][o])[0].multi_fidelity]
+
+
 def mo_chunk_paths(root):
     """`root`/{benchmark}/{task}/{objset}/{optimizer}/seeds_{chunk}.json of every chunk of the study."""
     return [
@@ -406,7 +417,7 @@ def mo_chunk_paths(root):
         for b, sets in MO_SETS.items()
         for t in mo_task_names(b)
         for s in sets
-        for o in MO_OPTIMIZERS
+        for o in mo_optimizers(b)
         for c in mo_seed_chunks(o)
     ]
 

@@ -8,12 +8,15 @@ hand-made objective table (FIXTURE values, not benchmark numbers).
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
+import yaml
 from scipy import stats
+from test_workflow import TINY, checkout, snakemake
 
 from nashpo.analysis import mo
 from nashpo.analysis.io import stage_outputs
@@ -257,3 +260,135 @@ def test_analyse_writes_every_output_atomically(study, tmp_path: Path) -> None:
     with pytest.raises(InputError, match="not a multi-objective run"), stage_outputs(out):
         mo.analyse_mo([*runs, so[0]], out, so, FixtureTables())
     assert not list(out.iterdir())
+
+
+# ------------------------------------------------------------------ workflow (rules/mo.smk)
+
+MO_TINY = {
+    "seeds": 2,
+    "optimizers": {"mo_rs": {}, "nsga2": {"pop_size": 8}},
+    "tasks": {
+        "nb201": {
+            "datasets": ["cifar10"],
+            "objectives": [["valid_error", "latency:pixel3"]],
+            "budget": {"cifar10": {"max_evals": 30}},
+        }
+    },
+}
+
+
+def mo_config(**mo_changes) -> dict:
+    cfg = yaml.safe_load(yaml.safe_dump(TINY))
+    cfg["datasets"] = ["cifar10"]
+    cfg["multi_objective"] = yaml.safe_load(yaml.safe_dump(MO_TINY)) | mo_changes
+    return cfg
+
+
+def jobs(root: Path, *targets: str) -> dict[str, int]:
+    """Jobs a dry run would execute for `targets`, by rule."""
+    res = snakemake(root, "-n", "--cores", "1", *targets)
+    text = res.stdout + res.stderr
+    assert res.returncode == 0, text[-3000:]
+    if "Nothing to be done" in text:
+        return {}
+    counts: dict[str, int] = {}
+    for line in text[text.index("Job stats:") :].splitlines()[3:]:
+        parts = line.split()
+        if len(parts) != 2 or parts[0] == "total":
+            break
+        counts[parts[0]] = int(parts[1])
+    return counts
+
+
+def set_config(root: Path, change) -> None:
+    cfg = yaml.safe_load((root / "config.yaml").read_text())
+    change(cfg["multi_objective"])
+    (root / "config.yaml").write_text(yaml.safe_dump(cfg))
+
+
+@pytest.mark.slow
+def test_dry_run_fans_out_and_refuses_a_bad_device(tmp_path: Path) -> None:
+    cfg = mo_config(seeds=3)
+    cfg["seeds_per_job"] = 2  # seeds 0-1 and 2-2: two chunks per optimizer
+    cfg["multi_objective"]["tasks"]["nb201"]["objectives"].append(["valid_error", "latency:titan_rtx_1"])
+    cfg["multi_objective"]["tasks"]["hpolib"] = {
+        "tasks": ["naval_propulsion"],
+        "objectives": [["valid_loss", "model_size"]],
+        "budget": {"naval_propulsion": {"max_evals": 20}},
+    }
+    root = checkout(tmp_path, cfg)
+    res = snakemake(root, "-n", "-p", "--cores", "1", "mo_all")
+    out = res.stdout + res.stderr
+    assert res.returncode == 0, out[-3000:]
+    planned = jobs(root, "mo_all")
+    # (1 dataset x 2 devices + 1 FCNet task) x 2 optimizers x 2 chunks
+    assert planned["mo_search"] == 12 and planned["mo_to_deepcave"] == 12 and planned["mo_analysis"] == 1
+    for path in (
+        "results/mo/runs/nb201/cifar10/valid_error+latency_titan_rtx_1/nsga2/seeds_2-2.json",
+        "results/mo/runs/hpolib/naval_propulsion/valid_loss+model_size/mo_rs/seeds_0-1.json",
+        "results/mo/deepcave/nb201/cifar10/valid_error+latency_pixel3/mo_rs/seeds_0-1.json",
+    ):
+        assert path in out
+    command = next(line for line in out.splitlines() if "run-chunk" in line and "titan_rtx_1/nsga2/seeds_2-2.json" in line)
+    assert "--objectives valid_error,latency:titan_rtx_1" in command and "--seeds 2" in command and "--max-evals 30" in command
+    # the contrast: the single-objective cifar10 searches feed the analysis
+    assert "--so-runs results/runs/cifar10/rs/seeds_0-1.json" in out
+
+    set_config(root, lambda m: m["tasks"]["nb201"]["objectives"].append(["valid_error", "latency:pixel9"]))
+    res = snakemake(root, "-n", "mo_all")
+    lines = [line for line in (res.stdout + res.stderr).splitlines() if line.startswith("config:")]
+    assert res.returncode != 0 and len(lines) == 1
+    assert lines[0].startswith("config: multi_objective.tasks.nb201.objectives='latency:pixel9': unknown for nb201; choose from")
+    set_config(root, lambda m: m["tasks"]["nb201"]["objectives"].pop())
+    set_config(root, lambda m: m["optimizers"].update(rs={}))
+    res = snakemake(root, "-n", "mo_all")
+    assert res.returncode != 0 and "config: multi_objective.optimizers.rs={}: is single-objective; choose from mo_rs" in res.stderr
+
+
+@pytest.fixture(scope="module")
+def mo_done(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = checkout(tmp_path_factory.mktemp("mo_wf"), mo_config())
+    res = snakemake(root, "--cores", "2", "mo_all")
+    assert res.returncode == 0, res.stderr[-3000:]
+    return root
+
+
+@pytest.mark.slow
+def test_end_to_end_mo_part(mo_done: Path) -> None:
+    results = mo_done / "results" / "mo"
+    runs = sorted(results.glob("runs/nb201/cifar10/valid_error+latency_pixel3/*/*/run.json"))
+    assert len(runs) == 4
+    record = json.loads(runs[0].read_text())
+    assert record["multi_objective"] and [o["column"] for o in record["objectives"]] == ["valid_error", "latency_pixel3"]
+    assert len(list(results.glob("deepcave/nb201/cifar10/*/*/[0-9]*"))) == 4
+    finals = pd.read_csv(results / "analysis" / "finals.csv")
+    assert sorted(finals["optimizer"].unique()) == ["mo_rs", "nsga2"] and len(finals) == 4
+    assert (finals["n_trials"] == 30).all() and (finals["hv_regret_final"] >= 0).all()
+    assert (finals["device_class"] == "phone").all()
+    saved = pd.read_csv(results / "analysis" / "latency_saved.csv")
+    assert set(saved["optimizer"]) == {"mo_rs", "nsga2"} and (saved["so_reference"].str.startswith(("rs", "re"))).all()
+    for stem in ("hv_regret_curves", "final_hv_regret", "cd_diagram", "pareto_nb201"):
+        assert (results / "analysis" / f"{stem}.png").stat().st_size > 5000
+    assert "single-objective" in (results / "analysis" / "pareto_nb201.rst").read_text()
+
+
+@pytest.mark.slow
+def test_adding_a_device_adds_only_its_jobs(mo_done: Path, tmp_path: Path) -> None:
+    root = tmp_path / "study"
+    shutil.copytree(mo_done, root, symlinks=True)  # keeps mtimes
+    assert jobs(root, "mo_all") == {}
+    set_config(root, lambda m: m["tasks"]["nb201"]["objectives"].append(["valid_error", "latency:raspi4"]))
+    # its search and export chunks (one chunk per optimizer), then the analysis of every task
+    assert jobs(root, "mo_all") == {"mo_search": 2, "mo_to_deepcave": 2, "mo_analysis": 1, "mo_all": 1}
+    set_config(root, lambda m: m["optimizers"]["nsga2"].update(pop_size=6))
+    assert jobs(root, "mo_all") == {"mo_search": 2, "mo_to_deepcave": 2, "mo_analysis": 1, "mo_all": 1}
+
+
+@pytest.mark.slow
+def test_report_has_the_multi_objective_section(mo_done: Path) -> None:
+    res = snakemake(mo_done, "--report", "report.html", "mo_all")
+    assert res.returncode == 0, res.stderr[-3000:]
+    html = (mo_done / "report.html").read_text(errors="ignore")
+    assert "Multi-objective" in html
+    for name in ("hv_regret_curves.png", "pareto_nb201.png", "cd_diagram.png", "latency_saved.csv", "device_classes.csv"):
+        assert name in html
