@@ -332,7 +332,7 @@ def test_dry_run_fans_out_and_refuses_a_bad_device(tmp_path: Path) -> None:
     command = next(line for line in out.splitlines() if "run-chunk" in line and "titan_rtx_1/nsga2/seeds_2-2.json" in line)
     assert "--objectives valid_error,latency:titan_rtx_1" in command and "--seeds 2" in command and "--max-evals 30" in command
     # the contrast: the single-objective cifar10 searches feed the analysis
-    assert "--so-runs results/runs/cifar10/rs/seeds_0-1.json" in out
+    assert "--so-runs results/runs/cifar10/re/seeds_0-1.json results/runs/cifar10/rs/seeds_0-1.json --out" in out
 
     set_config(root, lambda m: m["tasks"]["nb201"]["objectives"].append(["valid_error", "latency:pixel9"]))
     res = snakemake(root, "-n", "mo_all")
