@@ -380,8 +380,11 @@ def test_adding_a_device_adds_only_its_jobs(mo_done: Path, tmp_path: Path) -> No
     set_config(root, lambda m: m["tasks"]["nb201"]["objectives"].append(["valid_error", "latency:raspi4"]))
     # its search and export chunks (one chunk per optimizer), then the analysis of every task
     assert jobs(root, "mo_all") == {"mo_search": 2, "mo_to_deepcave": 2, "mo_analysis": 1, "mo_all": 1}
+    set_config(root, lambda m: m["tasks"]["nb201"]["objectives"].pop())
+    assert jobs(root, "mo_all") == {}
+    # one optimizer's hyperparameters: its chunk only
     set_config(root, lambda m: m["optimizers"]["nsga2"].update(pop_size=6))
-    assert jobs(root, "mo_all") == {"mo_search": 2, "mo_to_deepcave": 2, "mo_analysis": 1, "mo_all": 1}
+    assert jobs(root, "mo_all") == {"mo_search": 1, "mo_to_deepcave": 1, "mo_analysis": 1, "mo_all": 1}
 
 
 @pytest.mark.slow
