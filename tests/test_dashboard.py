@@ -8,6 +8,8 @@ of each page stay in the test's temp dir.
 
 from __future__ import annotations
 
+import contextlib
+import json
 import math
 import os
 import shutil
@@ -71,8 +73,9 @@ def study(data_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> dict:
     return {"root": root, "export": export, "times": times, "costs": costs, "best": best, "total": total}
 
 
-@pytest.fixture()
-def dashboard(study: dict, tmp_path: Path, nashpo_env: dict[str, str]):
+@contextlib.contextmanager
+def running_dashboard(root: Path, tmp_path: Path, env: dict[str, str]):
+    """``nashpo deepcave ROOT`` on a free port until the block ends (then SIGTERM)."""
     require_system_tools()
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -84,7 +87,7 @@ def dashboard(study: dict, tmp_path: Path, nashpo_env: dict[str, str]):
             "-m",
             "nashpo",
             "deepcave",
-            str(study["root"]),
+            str(root),
             "--port",
             str(port),
             "--cache",
@@ -92,7 +95,7 @@ def dashboard(study: dict, tmp_path: Path, nashpo_env: dict[str, str]):
             "--log",
             str(tmp_path / "dash.log"),
         ],
-        env=nashpo_env,
+        env=env,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
@@ -106,6 +109,12 @@ def dashboard(study: dict, tmp_path: Path, nashpo_env: dict[str, str]):
         if proc.poll() is None:
             proc.send_signal(signal.SIGTERM)
             proc.wait(30)
+
+
+@pytest.fixture()
+def dashboard(study: dict, tmp_path: Path, nashpo_env: dict[str, str]):
+    with running_dashboard(study["root"], tmp_path, nashpo_env) as running:
+        yield running
 
 
 @pytest.fixture()
@@ -233,3 +242,57 @@ def test_port_in_use(study: dict, tmp_path: Path, nashpo_env: dict[str, str]) ->
     assert bad.returncode == 2
     assert bad.stderr.strip().splitlines() == [f"nashpo: error: port={port}: is in use on 127.0.0.1"]
     assert not (tmp_path / "cache").exists()
+
+
+def test_pareto_front_page_of_a_multi_objective_run(data_dir: Path, tmp_path: Path, nashpo_env: dict[str, str], browser) -> None:
+    """DeepCAVE's Pareto Front page draws exactly the run's non-dominated set (valid_error vs latency_pixel3)."""
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.common.keys import Keys
+    from selenium.webdriver.support import expected_conditions as ec
+    from selenium.webdriver.support.ui import Select, WebDriverWait
+
+    root = tmp_path / "study"
+    run_dir = root / "runs" / "mo_rs"
+    run_search(
+        "mo_rs",
+        "cifar10",
+        0,
+        Budget(max_sim_seconds=12000),
+        run_dir,
+        data_dir=data_dir,
+        progress=None,
+        objectives=["valid_error", "latency:pixel3"],
+    )
+    export = trials_to_deepcave(run_dir, root / "deepcave" / "cifar10" / "mo_rs" / "0")
+    front = sorted((f["valid_error"], f["latency_pixel3"]) for f in json.loads((run_dir / "run.json").read_text())["final_front"])
+    assert len(front) >= 3
+    with running_dashboard(root, tmp_path / "dash", nashpo_env) as dash:
+        url, wait = dash["url"], WebDriverWait(browser, 90)
+        browser.get(url + "/")
+        field = wait.until(ec.presence_of_element_located((By.ID, "general-working-directory-input")))
+        field.send_keys(Keys.CONTROL, "a")
+        field.send_keys(str(export.parent))
+        add = "//div[@id='general-available-runs-container']//button[normalize-space(text())='0']/preceding-sibling::button[normalize-space(text())='+']"
+        wait.until(ec.element_to_be_clickable((By.XPATH, add))).click()
+        wait.until(ec.text_to_be_present_in_element((By.ID, "general-selected-runs-container"), "mo_rs/0"))
+
+        browser.get(url + "/plugins/pareto_front")
+        selects = wait.until(lambda d: d.find_elements(By.TAG_NAME, "select") if len(d.find_elements(By.TAG_NAME, "select")) >= 3 else None)
+        options = [o.text for o in Select(selects[0]).options if not o.text.startswith("Select")]
+        assert options == ["valid_error", "latency_pixel3", "Time"]  # every objective, then DeepCAVE's Time
+        Select(selects[1]).select_by_visible_text("latency_pixel3")  # DeepCAVE's default second objective is its last (Time)
+
+        def pareto_trace(driver):
+            traces = plotly_traces(driver)
+            shown = [t for t in traces or [] if t["name"] == "mo_rs-nb201-cifar10-valid_error+latency_pixel3-0"]
+            return shown[-1] if shown and len(shown[-1]["x"]) == len(front) and max(shown[-1]["y"]) < 100 else None
+
+        trace = wait.until(pareto_trace)
+        shown = sorted(zip(trace["x"], trace["y"], strict=True))
+        assert [x for x, _ in shown] == pytest.approx([x for x, _ in front]) and [y for _, y in shown] == pytest.approx(
+            [y for _, y in front]
+        )
+        title = browser.execute_script("return document.querySelector('.js-plotly-plot').layout.yaxis.title.text")
+        assert title == "latency_pixel3"
+        browser.save_screenshot(str(tmp_path / "pareto_front.png"))
+        assert (tmp_path / "pareto_front.png").stat().st_size > 10_000

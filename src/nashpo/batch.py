@@ -101,12 +101,11 @@ def run_chunk(
         from nashpo.benchmarks import get_family
 
         family = get_family(benchmark)
-        if get_optimizer_class(optimizer).multi_fidelity:  # one clear line before any seed runs
-            raise InputError(
-                "optimizer",
-                optimizer,
-                f"is multi-fidelity, but {family.title} ({benchmark}) holds final values only; use rs, re, reinforce, tpe or smac",
-            )
+        cls = get_optimizer_class(optimizer)
+        if cls.multi_fidelity:  # one clear line before any seed runs
+            from nashpo.runner import single_fidelity_only
+
+            raise InputError("optimizer", optimizer, single_fidelity_only(family, cls))
         bench = family.open(family.check_task(dataset), data_dir)
     runs_dir = Path(runs_dir)
     runs = []

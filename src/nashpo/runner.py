@@ -1,4 +1,4 @@
-"""The search loop: simulated clock, budget, incumbent tracking, trial log and run record."""
+"""The one search loop (every family; single- and multi-objective): simulated clock, budget, trial log and run record."""
 
 from __future__ import annotations
 
@@ -18,18 +18,14 @@ from typing import Any, TextIO
 import numpy as np
 
 from nashpo.benchmark import NB201Benchmark
-from nashpo.data.tables import FULL_EPOCHS
 from nashpo.errors import InputError
 from nashpo.optimizers import PLUGIN_KEY, check_name, get_optimizer_class, load_plugin
 from nashpo.optimizers.base import TrialValue
 from nashpo.outdir import discard, finish_out_dir, os_reason, prepare_out_dir
-from nashpo.space import EDGE_NAMES, OPS, arch_str, code_to_ops, config_to_code
-from nashpo.triallog import OBJECTIVES, RECORD_FILE, TRIALS_FILE, TrialLog, write_json_atomic
+from nashpo.runner_families import PROTOCOLS, GridView, NB201View
+from nashpo.runner_families import objective_cost as objective_cost  # re-exported: the family objective rule
+from nashpo.triallog import RECORD_FILE, TRIALS_FILE, TrialLog, write_json_atomic
 
-PROTOCOLS = {
-    "proxy": 12,  # NB201 paper: search on the 12-epoch schedule, report 200-epoch test
-    "full": FULL_EPOCHS,  # search on 200-epoch validation
-}
 NOISE = ("mean", "seed")
 OPTIMIZER_DIR = "optimizer"
 # Safety cap on evaluations per search (docs/hardening.md): a budget that cannot stop before it is refused.
@@ -196,73 +192,34 @@ def run_search(
     ``bench``: an already opened benchmark of ``dataset`` (batches of seeds load the table once).
     ``protocol``: NB201 only (default ``proxy``); other families hold final values only.
     ``hyperparameters`` may name a plug-in optimizer class (``{"class": "pkg.module:Class", ...}``).
-    ``objectives``: specs (``nashpo.objectives``); two of them run the multi-objective loop
-    (``nashpo.runner_mo``), None or the error objective alone is the single-objective search.
+    ``objectives``: specs (``nashpo.objectives``); two of them make a multi-objective search
+    (``nashpo.runner_mo``); None or the error objective alone is the single-objective search.
+    Every check runs before anything is written.
     """
     hyperparameters = plugin_hyperparameters(optimizer, hyperparameters)
     check_name(optimizer)
     check_seed(seed)
     if noise not in NOISE:
         raise InputError("noise", noise, f"unknown; choose from {', '.join(NOISE)}")
+    objs: tuple[Any, ...] = ()
     if objectives is not None:
         from nashpo.objectives import parse_objectives
 
         objs = parse_objectives(benchmark, objectives)
-        if len(objs) > 1:
-            from nashpo.runner_mo import run_mo
-
-            return run_mo(
-                optimizer,
-                benchmark,
-                dataset,
-                seed,
-                budget,
-                Path(out),
-                objs,
-                protocol,
-                hyperparameters,
-                fidelities,
-                noise,
-                data_dir,
-                force,
-                progress,
-                bench,
-            )
-    if get_optimizer_class(optimizer).multi_objective:
-        from nashpo.runner_mo import optimizers_of
-
-        raise InputError(
-            "optimizer",
-            optimizer,
-            f"is multi-objective and needs two --objectives; for one objective use {', '.join(optimizers_of(False))}",
+    if benchmark == "nb201":
+        view, cls, hp = _nb201_view(optimizer, dataset, seed, budget, protocol, hyperparameters, fidelities, data_dir, bench, len(objs))
+    else:
+        view, cls, hp = _grid_view(
+            optimizer, benchmark, dataset, seed, budget, protocol, hyperparameters, fidelities, data_dir, bench, len(objs)
         )
-    if benchmark != "nb201":
-        return _run_grid(
-            optimizer,
-            benchmark,
-            dataset,
-            seed,
-            budget,
-            Path(out),
-            protocol,
-            hyperparameters,
-            fidelities,
-            noise,
-            data_dir,
-            force,
-            progress,
-            bench,
-        )
-    protocol = "proxy" if protocol is None else protocol
-    if bench is None or bench.dataset != dataset:
-        bench = NB201Benchmark(dataset, data_dir)
-    cls = get_optimizer_class(optimizer)
-    fids = search_fidelities(bench, protocol, cls.multi_fidelity, fidelities)
-    hp = cls.check_hyperparameters(hyperparameters or {})
-    check_reachable(bench, budget, fids)
+    tracker = None
+    if len(objs) > 1:
+        from nashpo.runner_mo import MOTracker
+
+        tracker = MOTracker(view, objs)
     tmp = prepare_out_dir(Path(out), force)
     try:
-        record = _loop(bench, cls, optimizer, dataset, seed, budget, protocol, hp, fids, noise, tmp, Path(out), progress)
+        record = _search_loop(view, cls, optimizer, seed, budget, hp, noise, tmp, Path(out), progress, tracker)
         finish_out_dir(tmp, Path(out))
     except OSError as exc:  # full disk, read-only file system ...: one line naming --out, nothing left
         discard(tmp)
@@ -273,149 +230,53 @@ def run_search(
     return record
 
 
-def _loop(bench, cls, optimizer, dataset, seed, budget, protocol, hp, fids, noise, tmp: Path, out: Path, progress) -> dict[str, Any]:
-    started = dt.datetime.now(dt.UTC)
-    t_start = time.perf_counter()
-    (tmp / OPTIMIZER_DIR).mkdir()
-    opt = cls(bench.space(seed), seed, fids, tmp / OPTIMIZER_DIR, **hp)
-    t_loop = time.perf_counter()
-    setup_seconds = t_loop - t_start
-    rng = np.random.default_rng(seed) if noise == "seed" else None
-    log = TrialLog()
-    show = Progress(f"{optimizer} {dataset} seed {seed}", progress)
-    sim = 0.0
-    inc: dict[str, Any] = {"trial": -1, "code": -1, "epochs": -1, "valid": -math.inf}
-    inc_v200 = inc_t200 = math.nan
-    top = -1
-    cols = bench.table.columns
-    v200 = cols[f"valid_acc@{FULL_EPOCHS}"]
-    t200 = cols.get(f"test_acc@{FULL_EPOCHS}")
-    n = 0
-    stop: dict[str, Any] = {"reason": "budget reached"}
-    while not budget.exhausted(n, sim):
-        if n >= MAX_EVALUATIONS:
-            raise InputError(
-                "max_sim_seconds", budget.max_sim_seconds, f"not reached within the safety cap of {MAX_EVALUATIONS} evaluations"
-            )
-        t0 = time.perf_counter()
-        info = opt.ask()
-        t_ask = time.perf_counter() - t0
-        code = config_to_code(info.config)
-        if info.epochs not in fids:
-            raise InputError("epochs", info.epochs, f"{optimizer} asked for a fidelity outside {fids}")
-        res = bench.query_code(code, info.epochs, rng)
-        if not budget.fits(sim, res["cost"]):
-            stop = {
-                "reason": "next trial would cross max_sim_seconds",
-                "epochs": info.epochs,
-                "cost": res["cost"],
-                "would_end_at": sim + res["cost"],
-            }
-            break
-        objective = 100.0 - res["valid_acc"]
-        t1 = time.perf_counter()
-        opt.tell(info, TrialValue(cost=objective, time=res["cost"]))
-        opt_time = t_ask + time.perf_counter() - t1
-        sim += res["cost"]
-        if info.epochs > top or (info.epochs == top and res["valid_acc"] > inc["valid"]):
-            top = max(top, info.epochs)
-            inc = {"trial": n, "code": code, "epochs": info.epochs, "valid": res["valid_acc"]}
-            inc_v200 = float(v200[code])
-            inc_t200 = float(t200[code]) if t200 is not None else math.nan
-        ops = code_to_ops(code)
-        row = {
-            "trial": n,
-            "optimizer": optimizer,
-            "dataset": dataset,
-            "seed": seed,
-            "protocol": protocol,
-            "arch_str": None,
-            "arch_code": code,
-            "nb201_index": bench.index_of(code),
-            "epochs": info.epochs,
-            "bench_seed": res.get("seed", -1),
-            "objective": objective,
-            "valid_acc": res["valid_acc"],
-            "cost": res["cost"],
-            "sim_time": sim,
-            "opt_time": opt_time,
-            "origin": info.origin,
-            "status": "SUCCESS",
-            "inc_trial": inc["trial"],
-            "inc_arch_code": inc["code"],
-            "inc_epochs": inc["epochs"],
-            "inc_valid_acc": inc["valid"],
-            "inc_valid_acc_200": inc_v200,
-            "inc_test_acc_200": inc_t200,
-        }
-        for name, op in zip(EDGE_NAMES, ops, strict=True):
-            row[name] = OPS[op]
-        log.append(row)
-        n += 1
-        show(n, sim, inc["valid"], inc_t200)
-    loop_seconds = time.perf_counter() - t_loop
-    t_close = time.perf_counter()
-    opt.close()
-    close_seconds = time.perf_counter() - t_close
-    show(n, sim, inc["valid"], inc_t200, force=True)
-    log.columns["arch_str"] = [arch_str(c) for c in log.columns["arch_code"]]
-    log.write(tmp / TRIALS_FILE)
-    record = {
-        "optimizer": optimizer,
-        "hyperparameters": hp,
-        "multi_fidelity": cls.multi_fidelity,
-        "fidelities": fids,
-        "benchmark": {"family": bench.family, "dataset": dataset, "table": str(bench.table.path), "provenance": bench.provenance},
-        "dataset": dataset,
-        "seed": seed,
-        "protocol": protocol,
-        "search_fidelity": PROTOCOLS[protocol],
-        "noise": noise,
-        "budget": asdict(budget),
-        "objectives": OBJECTIVES,
-        "n_trials": n,
-        "sim_time": sim,
-        "stop": stop,
-        "incumbent": {
-            "trial": inc["trial"],
-            "arch_code": inc["code"],
-            "arch_str": arch_str(inc["code"]) if inc["code"] >= 0 else None,
-            "epochs": inc["epochs"],
-            "valid_acc": inc["valid"],
-            "valid_acc_200": inc_v200,
-            "test_acc_200": inc_t200,
-        },
-        **run_provenance(started, t_start, setup_seconds, loop_seconds, close_seconds, out),
-    }
-    write_json_atomic(record, tmp / RECORD_FILE)
-    return record
+def check_objective_count(optimizer: str, cls: Any, n_objectives: int) -> None:
+    """A multi-objective optimizer needs two objectives, a single-objective one takes at most one."""
+    if cls.multi_objective == (n_objectives > 1):
+        return
+    from nashpo.runner_mo import optimizers_of
+
+    if cls.multi_objective:
+        raise InputError(
+            "optimizer",
+            optimizer,
+            f"is multi-objective and needs two --objectives; for one objective use {', '.join(optimizers_of(False))}",
+        )
+    raise InputError("optimizer", optimizer, f"is single-objective; with {n_objectives} objectives use {', '.join(optimizers_of(True))}")
 
 
-# ---------------------------------------------------------------- families without fidelities
+def single_fidelity_only(family: Any, cls: Any) -> str:
+    """Why a multi-fidelity optimizer cannot search a family without fidelities, and what can."""
+    if not cls.multi_objective:
+        return f"is multi-fidelity, but {family.title} ({family.name}) holds final values only; use rs, re, reinforce, tpe or smac"
+    from nashpo.runner_mo import optimizers_of
+
+    fitting = [n for n in optimizers_of(True) if not get_optimizer_class(n).multi_fidelity]
+    return f"is multi-fidelity, but {family.title} ({family.name}) holds final values only; use {', '.join(fitting)}"
 
 
-def objective_cost(metric: Any, value: float) -> float:
-    """The minimised objective of a family's validation metric: the value itself when it is
-    minimised, else its error: ``100 - value`` for a percentage, ``1 - value`` for a fraction."""
-    if metric.direction == "minimize":
-        return value
-    return (100.0 if metric.unit == "%" else 1.0) - value
+def _nb201_view(optimizer, dataset, seed, budget, protocol, hyperparameters, fidelities, data_dir, bench, n_objectives):
+    protocol = "proxy" if protocol is None else protocol
+    bench = getattr(bench, "bench", bench)  # the family's NB201Task wraps an NB201Benchmark
+    if bench is None or getattr(bench, "dataset", None) != dataset:
+        bench = NB201Benchmark(dataset, data_dir)
+    cls = get_optimizer_class(optimizer)
+    check_objective_count(optimizer, cls, n_objectives)
+    fids = search_fidelities(bench, protocol, cls.multi_fidelity, fidelities)
+    hp = cls.check_hyperparameters(hyperparameters or {})
+    check_reachable(bench, budget, fids)
+    return NB201View(bench, optimizer, seed, protocol, fids), cls, hp
 
 
-def _run_grid(
-    optimizer, benchmark, task_name, seed, budget, out: Path, protocol, hyperparameters, fidelities, noise, data_dir, force, progress, task
-):
+def _grid_view(optimizer, benchmark, task_name, seed, budget, protocol, hyperparameters, fidelities, data_dir, task, n_objectives):
     from nashpo.benchmarks import get_family
 
     family = get_family(benchmark)
     family.check_task(task_name)
     cls = get_optimizer_class(optimizer)
+    check_objective_count(optimizer, cls, n_objectives)
     if cls.multi_fidelity:
-        raise InputError(
-            "optimizer",
-            optimizer,
-            f"is multi-fidelity, but {family.title} ({benchmark}) holds final values only; use rs, re, reinforce, tpe or smac",
-        )
+        raise InputError("optimizer", optimizer, single_fidelity_only(family, cls))
     if protocol not in (None, "final"):
         raise InputError("protocol", protocol, f"is NB201's; {family.title} ({benchmark}) holds final values only (omit it or use final)")
     if fidelities:
@@ -426,42 +287,27 @@ def _run_grid(
     times = task.query_many(np.arange(family.n_configs))[family.time_metric]
     if budget.max_evals is None and budget.max_sim_seconds > MAX_EVALUATIONS * float(np.max(times)):
         raise InputError("max_sim_seconds", budget.max_sim_seconds, f"needs more than the safety cap of {MAX_EVALUATIONS} evaluations")
-    tmp = prepare_out_dir(out, force)
-    try:
-        record = _grid_loop(family, task, cls, optimizer, seed, budget, hp, noise, tmp, out, progress)
-        finish_out_dir(tmp, out)
-    except OSError as exc:
-        discard(tmp)
-        raise InputError("out", str(out), f"cannot be written ({os_reason(exc)})") from exc
-    except BaseException:
-        discard(tmp)
-        raise
-    return record
+    return GridView(family, task, optimizer, seed), cls, hp
 
 
-def _grid_loop(family, task, cls, optimizer, seed, budget, hp, noise, tmp: Path, out: Path, progress) -> dict[str, Any]:
-    from nashpo.triallog import grid_schema
-
+def _search_loop(view, cls, optimizer, seed, budget, hp, noise, tmp: Path, out: Path, progress, mo=None) -> dict[str, Any]:
+    """The one search loop (every family; ``mo``: a ``nashpo.runner_mo.MOTracker`` for multi-objective runs)."""
     started = dt.datetime.now(dt.UTC)
     t_start = time.perf_counter()
     (tmp / OPTIMIZER_DIR).mkdir()
-    opt = cls(family.configspace(seed), seed, [0], tmp / OPTIMIZER_DIR, **hp)
+    objectives = {"objectives": mo.columns} if mo is not None else {}
+    opt = cls(view.space(seed), seed, view.fids, tmp / OPTIMIZER_DIR, **objectives, **hp)
     t_loop = time.perf_counter()
     setup_seconds = t_loop - t_start
     rng = np.random.default_rng(seed) if noise == "seed" else None
-    metric = family.metric(family.objective)
-    oracle = task.oracle().set_index("metric").loc[family.objective]
-    best, worst = objective_cost(metric, float(oracle["best"])), objective_cost(metric, float(oracle["worst"]))
-    span = worst - best
-    ranked = np.sort(objective_cost(metric, task.query_many(np.arange(family.n_configs))[family.objective]))
-    metric_names = [m.name for m in family.metrics]
-    log = TrialLog(grid_schema([(p.name, p.choices) for p in family.params], metric_names))
-    show = GridProgress(f"{optimizer} {family.name}/{task.task} seed {seed}", progress)
+    log = TrialLog(view.schema() if mo is None else mo.schema(view.schema()))
+    if mo is not None:
+        show, shown = mo.progress(progress), mo.progress_values
+    else:
+        show, shown = (Progress if view.family == "nb201" else GridProgress)(view.label, progress), view.progress_values
     sim = 0.0
-    inc: dict[str, Any] = {"trial": -1, "code": -1, "objective": math.inf}
     n = 0
     stop: dict[str, Any] = {"reason": "budget reached"}
-    base = {"optimizer": optimizer, "benchmark": family.name, "dataset": task.task, "seed": seed, "protocol": "final", "status": "SUCCESS"}
     while not budget.exhausted(n, sim):
         if n >= MAX_EVALUATIONS:
             raise InputError(
@@ -470,87 +316,42 @@ def _grid_loop(family, task, cls, optimizer, seed, budget, hp, noise, tmp: Path,
         t0 = time.perf_counter()
         info = opt.ask()
         t_ask = time.perf_counter() - t0
-        code = family.encode(info.config)
-        res = task.query_code(code, None, rng)
-        cost = res[family.time_metric]
+        code = view.encode(info.config)
+        res, cost = view.query(code, info.epochs, rng)
         if not budget.fits(sim, cost):
-            stop = {"reason": "next trial would cross max_sim_seconds", "cost": cost, "would_end_at": sim + cost}
+            stop = view.stop(info.epochs, cost, sim)
             break
-        objective = objective_cost(metric, res[family.objective])
+        value = TrialValue(cost=view.objective(res), time=cost) if mo is None else mo.value(code, res, cost)
         t1 = time.perf_counter()
-        opt.tell(info, TrialValue(cost=objective, time=cost))
+        opt.tell(info, value)
         opt_time = t_ask + time.perf_counter() - t1
         sim += cost
-        if objective < inc["objective"]:
-            inc = {"trial": n, "code": code, "objective": objective}
-        row = dict(base, trial=n, code=code, bench_seed=res.get("seed", -1), objective=objective, cost=cost, sim_time=sim)
-        row.update(family.decode(code))
-        row.update({m: res[m] for m in metric_names})
-        regret = inc["objective"] - best
-        row.update(
-            opt_time=opt_time,
-            origin=info.origin,
-            inc_trial=inc["trial"],
-            inc_code=inc["code"],
-            inc_objective=inc["objective"],
-            inc_regret=regret,
-            inc_regret_norm=regret / span if span > 0 else 0.0,
-            inc_quantile=float(np.searchsorted(ranked, inc["objective"], side="left")) / len(ranked),
-        )
+        row = view.row(n, code, info.epochs, res)
+        row.update(sim_time=sim, opt_time=opt_time, origin=info.origin)
+        if mo is not None:
+            row.update(mo.observe(n, code, info.epochs, value.costs))
         log.append(row)
         n += 1
-        show(n, sim, inc["objective"], regret)
+        show(n, sim, *shown())
     loop_seconds = time.perf_counter() - t_loop
     t_close = time.perf_counter()
     opt.close()
     close_seconds = time.perf_counter() - t_close
-    regret = inc["objective"] - best if n else math.nan
-    show(n, sim, inc["objective"], regret, force=True)
+    show(n, sim, *shown(), force=True)
+    view.finish(log)
     log.write(tmp / TRIALS_FILE)
     record = {
         "optimizer": optimizer,
         "hyperparameters": hp,
-        "multi_fidelity": False,
-        "fidelities": None,
-        "benchmark": {"family": family.name, "dataset": task.task, "table": str(task.path), "provenance": task.provenance},
-        "dataset": task.task,
+        "multi_fidelity": cls.multi_fidelity,
+        **view.record(),
         "seed": seed,
-        "protocol": "final",
-        "search_fidelity": None,
         "noise": noise,
         "budget": asdict(budget),
-        "params": [{"name": p.name, "kind": p.kind, "choices": list(p.choices)} for p in family.params],
-        "metrics": [{"name": m.name, "direction": m.direction, "unit": m.unit} for m in family.metrics],
-        "time_metric": family.time_metric,
-        "objectives": [
-            {
-                "name": metric.name if metric.direction == "minimize" else f"{metric.name}_error",
-                "metric": metric.name,
-                "column": "objective",
-                "unit": metric.unit,
-                "lower": best,
-                "upper": worst,
-                "optimize": "lower",
-            }
-        ],
-        "oracle": {
-            "metric": metric.name,
-            "best": float(oracle["best"]),
-            "worst": float(oracle["worst"]),
-            "best_objective": best,
-            "worst_objective": worst,
-        },
         "n_trials": n,
         "sim_time": sim,
         "stop": stop,
-        "incumbent": {
-            "trial": inc["trial"],
-            "code": inc["code"],
-            "config": family.decode(inc["code"]) if inc["code"] >= 0 else None,
-            "objective": inc["objective"] if n else math.nan,
-            "regret": regret,
-            "regret_norm": regret / span if span > 0 else 0.0,
-        },
+        **(mo.record() if mo is not None else {}),
         **run_provenance(started, t_start, setup_seconds, loop_seconds, close_seconds, out),
     }
     write_json_atomic(record, tmp / RECORD_FILE)

@@ -37,6 +37,15 @@ only, no fidelities and no test split, so the columns are
 | inc_regret | validation regret: incumbent's objective minus the task's best (oracle, seed means) |
 | inc_regret_norm | ``inc_regret`` / (worst - best objective of the task): 0 = oracle, 1 = worst config |
 | inc_quantile | share of the task's configurations with a lower objective than the incumbent (seed means): 0 = oracle; scale-free, for ranking across tasks |
+
+Multi-objective runs (``nashpo.runner_mo``; docs/multi_objective.md) add, after the columns above:
+
+| column | meaning |
+|---|---|
+| one column per objective (``valid_error``, ``latency_pixel3``, ...) | raw minimised value as observed |
+| hv_regret | HV regret of the run's non-dominated set so far at the reference fidelity |
+| hv_regret_final | the same set's seed means at 200 epochs vs the 200-epoch true front (NB201; else = hv_regret) |
+| front_size | size of that non-dominated set |
 """
 
 from __future__ import annotations
