@@ -35,7 +35,22 @@ def runs(data_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, 
 
 
 def test_registry_and_adapter_sources() -> None:
-    assert set(REGISTRY) == {"rs", "re", "re_autodl", "reinforce", "smac", "smac_hb", "dehb", "tpe", "mo_rs"}
+    assert set(REGISTRY) == {
+        "rs",
+        "re",
+        "re_autodl",
+        "reinforce",
+        "smac",
+        "smac_hb",
+        "dehb",
+        "tpe",
+        "mo_rs",
+        "nsga2",
+        "linas",
+        "parego",
+        "motpe",
+        "mo_smac_mf",
+    }
     for name in REGISTRY:
         assert get_optimizer_class(name).name == name
         assert adapter_source(name).is_file()

@@ -35,16 +35,20 @@ class MOSmacMultiFidelity(SMACMultiObjective, SMACHyperband):
         **{k: v for k, v in ParEGO.defaults.items()},  # rho 0.05, retrain_after 1, ... (as parego)
     }
 
+    @classmethod
+    def check_hyperparameters(cls, given: dict[str, Any]) -> dict[str, Any]:
+        hp = super().check_hyperparameters(given)
+        eta = hp["eta"]
+        if eta is not None and (isinstance(eta, bool) or not isinstance(eta, (int, float)) or not eta > 1):
+            raise InputError(f"{cls.name}.eta", eta, "must be a number > 1 (or null for the automatic choice)")
+        return hp
+
     def setup(self) -> None:
         check_objectives(self.name, self.objectives)
-        self.check_values()
-        self.check_rho()
         lo, hi = float(self.fidelities[0]), float(self.fidelities[-1])
         eta = self.hp["eta"]
         if eta is None:
             eta = hi / lo if len(self.fidelities) == 2 else 3.0
-        if isinstance(eta, bool) or not isinstance(eta, (int, float)) or not eta > 1:
-            raise InputError(f"{self.name}.eta", eta, "must be a number > 1")
         self.eta = float(eta)
         self.rungs = sorted({fidelity_at_or_above(b, self.fidelities) for b in smac_rungs(self.eta, lo, hi)})
         if len(self.rungs) < 2:
@@ -85,6 +89,7 @@ class MOSmacMultiFidelity(SMACMultiObjective, SMACHyperband):
             ),
             config_selector=facade.get_config_selector(scenario, retrain_after=self.hp["retrain_after"], retries=self.hp["retries"]),
             multi_objective_algorithm=self.parego(scenario),
+            callbacks=[self._proposals],
             logging_level=False,
             overwrite=True,  # never ask on stdin about an old run folder
         )

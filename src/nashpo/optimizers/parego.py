@@ -11,8 +11,9 @@ is 8): every model-based proposal has its own weights. SMAC's objectives are nam
 objective columns (``self.objectives``).
 
 Output: SMAC's run folder ``<workdir>/parego_seed<seed>/<seed>`` (see ``smac_bo``) and
-``parego_weights.json``: per trial, SMAC's origin and the weights in force when it was proposed
-(null for the initial design, which needs none).
+``parego_weights.json``: per trial, SMAC's origin and the weights in force when the model proposed
+it (null for the initial design and random configurations, which need none, and for a
+configuration asked again at a higher budget by ``mo_smac_mf``).
 """
 
 from __future__ import annotations
@@ -20,42 +21,63 @@ from __future__ import annotations
 from typing import Any, ClassVar
 
 import numpy as np
+from ConfigSpace import Configuration
 from smac import HyperparameterOptimizationFacade, Scenario
+from smac.callback import Callback
+from smac.main.config_selector import ConfigSelector
 from smac.multi_objective.parego import ParEGO as SmacParEGO
 from smac.runhistory.dataclasses import TrialValue as SmacTrialValue
 from smac.runhistory.enumerations import StatusType
 
 from nashpo.errors import InputError
 from nashpo.optimizers.base import TrialInfo, TrialValue
-from nashpo.optimizers.mo_common import check_objectives, costs_of, write_json
+from nashpo.optimizers.mo_common import check_int, check_objectives, check_probability, costs_of, write_json
 from nashpo.optimizers.smac_bo import SMACAskTell
 
 WEIGHTS_FILE = "parego_weights.json"
 
 
+class WeightsAtProposal(Callback):
+    """Keeps, per configuration SMAC's config selector hands out, the ParEGO weights in force then
+    (Hyperband fetches a whole rung of new configurations before it asks for the first one)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.theta_of: dict[Configuration, list[float] | None] = {}
+
+    def on_next_configurations_end(self, config_selector: ConfigSelector, config: Configuration) -> None:
+        mo = config_selector._runhistory_encoder.multi_objective_algorithm
+        theta = getattr(mo, "_theta", None)
+        self.theta_of.setdefault(config, None if theta is None else np.asarray(theta).tolist())
+
+
 class SMACMultiObjective(SMACAskTell):
     """SMAC ask/tell with a vector of costs (one per objective) and the ParEGO weights kept per trial."""
 
-    def check_rho(self) -> None:
-        rho = self.hp["rho"]
-        if not rho > 0:
-            raise InputError(f"{self.name}.rho", rho, "must be a positive number")
+    @classmethod
+    def check_hyperparameters(cls, given: dict[str, Any]) -> dict[str, Any]:
+        hp = super().check_hyperparameters(given)
+        if not hp["rho"] > 0:
+            raise InputError(f"{cls.name}.rho", hp["rho"], "must be a positive number")
+        for key in ("n_initial_designs", "retrain_after", "n_trees", "retries", "n_trials"):
+            check_int(cls.name, key, hp[key], 1)
+        check_probability(cls.name, "random_design_probability", hp["random_design_probability"])
+        return hp
 
     def parego(self, scenario: Scenario) -> SmacParEGO:
         self.weights: list[dict[str, Any]] = []
+        self._asked: set[Any] = set()
+        self._proposals = WeightsAtProposal()
         return SmacParEGO(scenario, rho=float(self.hp["rho"]))
 
     def ask(self) -> TrialInfo:
         info = super().ask()
-        theta = self.smac.runhistory.multi_objective_algorithm._theta  # set when SMAC last refitted
-        from_model = not str(info.origin).startswith(("Initial Design", "Sobol", "Random"))
-        self.weights.append(
-            {
-                "trial": len(self.weights),
-                "origin": info.origin,
-                "theta": np.asarray(theta).tolist() if theta is not None and from_model else None,
-            }
-        )
+        # weights only for a new configuration from the model (not the initial design, not random, not
+        # a Hyperband promotion of a configuration asked before)
+        proposed = info.config not in self._asked and not str(info.origin).startswith(("Initial Design", "Sobol", "Random"))
+        self._asked.add(info.config)
+        theta = self._proposals.theta_of.get(info.config) if proposed else None
+        self.weights.append({"trial": len(self.weights), "origin": info.origin, "theta": theta})
         return info
 
     def tell(self, info: TrialInfo, value: TrialValue) -> None:
@@ -91,8 +113,6 @@ class ParEGO(SMACMultiObjective):
 
     def setup(self) -> None:
         check_objectives(self.name, self.objectives)
-        self.check_values()
-        self.check_rho()
         self.quiet_smac_logger()
         scenario = Scenario(
             self.space,
@@ -113,6 +133,7 @@ class ParEGO(SMACMultiObjective):
             intensifier=facade.get_intensifier(scenario, max_config_calls=1),
             config_selector=facade.get_config_selector(scenario, retrain_after=self.hp["retrain_after"], retries=self.hp["retries"]),
             multi_objective_algorithm=self.parego(scenario),
+            callbacks=[self._proposals],
             logging_level=False,
             overwrite=True,  # never ask on stdin about an old run folder
         )
