@@ -23,6 +23,7 @@ if MO_SETS:
                 for f in (
                     "runner.py",
                     "runner_mo.py",
+                    "runner_families.py",
                     "objectives.py",
                     "pareto.py",
                     "benchmark.py",
