@@ -1,6 +1,7 @@
 # nashpo: off-the-shelf HPO optimizers as NAS methods on NAS-Bench-201.
 # Stages: data -> search -> export (DeepCAVE) -> aggregate -> stats/transfer/importance -> figures, NB201 table -> report;
 # families (FCNet, MLP): table -> search -> export (DeepCAVE), per-family analysis, summary over every task.
+# multi-objective (rules/mo.smk): search -> export (DeepCAVE) -> HV-regret analysis, Pareto fronts.
 
 
 include: "rules/common.smk"
@@ -13,6 +14,7 @@ include: "rules/figures.smk"
 include: "rules/nb201_table.smk"
 include: "rules/report.smk"
 include: "rules/families.smk"
+include: "rules/mo.smk"
 
 
 rule all:
@@ -23,6 +25,7 @@ rule all:
         family_summary_files(),
         family_export_manifests(),
         family_analysis_files(),
+        mo_files(),
 
 
 onerror:

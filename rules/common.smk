@@ -92,23 +92,20 @@ def check_families():
 
 def family_optimizers():
     """The study's single-fidelity optimizers (multi-fidelity ones need NB201's epochs)."""
-    return [o for o in OPTIMIZERS if not OPTIMIZER_TRAITS[o]["multi_fidelity"]]
+    return [o for o in OPTIMIZERS if not TRAITS["optimizers"][o]["multi_fidelity"]]
 
 
 FAMILIES_CFG = config.get("families") or {}
 
 
-def checked_config():
-    from nashpo.config_cache import checked
-
-    return checked(config, SRC, check_config)
 
 
-OPTIMIZER_TRAITS = checked_config()
+# NB201 datasets searched only multi-objectively (rules/mo.smk) need their tables too.
+MO_NB201_DATASETS = (((config.get("multi_objective") or {}).get("tasks") or {}).get("nb201") or {}).get("datasets") or []
 
 
 wildcard_constraints:
-    dataset="|".join(DATASETS),
+    dataset="|".join(dict.fromkeys(DATASETS + MO_NB201_DATASETS)),
     optimizer="|".join(OPTIMIZERS),
     seed=r"\d+",
     chunk=r"\d+-\d+",
@@ -116,7 +113,8 @@ wildcard_constraints:
 
 def adapter_file(optimizer):
     """The optimizer's adapter source in this checkout: editing it reruns only its searches."""
-    return OPTIMIZER_TRAITS[optimizer]["adapter"]
+    found = TRAITS["optimizers"].get(optimizer) or TRAITS["mo_optimizers"][optimizer]
+    return found["adapter"]
 
 
 def hyperparameters(optimizer):
@@ -322,3 +320,217 @@ def family_export_manifests():
 def family_analysis_files():
     """Per family: the anytime figure and the Wilcoxon tables."""
     return [f"{FAMILY_DIR}/analysis/{f}/{name}" for f in FAMILIES_CFG for name in ("anytime_time.png", "wilcoxon.csv")]
+
+
+# ------------------------------------------------------------ multi-objective searches (rules/mo.smk)
+MO_CFG = config.get("multi_objective") or {}
+MO_DIR = f"{RESULTS}/mo"
+MO_ANALYSIS = f"{MO_DIR}/analysis"
+MO_TABLES = {
+    "finals": ("parquet", "csv"),
+    "curves": ("parquet", "csv"),
+    "summary_table": ("parquet", "csv", "tex", "rst"),
+    "wilcoxon": ("parquet", "csv", "tex", "rst"),
+    "wilcoxon_at_time": ("parquet", "csv"),
+    "friedman": ("parquet", "csv", "tex"),
+    "nemenyi": ("parquet", "csv"),
+    "device_classes": ("parquet", "csv", "tex", "rst"),
+    "latency_saved": ("parquet", "csv", "tex", "rst"),
+    "eaf": ("parquet", "csv"),
+}
+MO_REPORT_TABLES = ("summary_table", "device_classes", "latency_saved", "wilcoxon")
+
+
+def mo_objective_sets():
+    """{benchmark: {objective-set name: [specs]}} (names from nashpo.objectives.objective_set_name)."""
+    from nashpo.objectives import objective_set_name, parse_objectives
+
+    return {
+        b: {objective_set_name(parse_objectives(b, specs)): list(specs) for specs in spec["objectives"]}
+        for b, spec in (MO_CFG.get("tasks") or {}).items()
+    }
+
+
+def mo_task_names(benchmark):
+    spec = MO_CFG["tasks"][benchmark]
+    return list(spec.get("datasets") or []) if benchmark == "nb201" else list(spec.get("tasks") or [])
+
+
+def mo_budget(benchmark, task):
+    """The task's budget: multi_objective.tasks.<benchmark>.budget, else the single-objective one."""
+    own = (MO_CFG["tasks"][benchmark].get("budget") or {}).get(task)
+    if own is not None:
+        return own, f"multi_objective.tasks.{benchmark}.budget.{task}"
+    if benchmark == "nb201":
+        return config["budget"].get(task), f"budget.{task}"
+    return (FAMILIES_CFG.get(benchmark, {}).get("budget") or {}).get(task), f"families.{benchmark}.budget.{task}"
+
+
+def mo_seed_chunks(optimizer):
+    from nashpo.batch import chunks
+
+    n = (MO_CFG.get("seeds_by_optimizer") or {}).get(optimizer, MO_CFG.get("seeds", 10))
+    return chunks(range(n), SEEDS_PER_JOB)
+
+
+def check_multi_objective():
+    """DAG-time checks of `multi_objective:`: one line naming the field, before any job."""
+    from nashpo.benchmarks import get_family
+    from nashpo.errors import InputError
+    from nashpo.objectives import parse_objectives
+    from nashpo.optimizers import REGISTRY, get_optimizer_class, resolve
+    from nashpo.runner import MAX_SEED, Budget
+
+    traits = {}
+    try:
+        for name, hp in MO_CFG["optimizers"].items():
+            try:
+                cls, _ = resolve(name, hp)
+            except InputError as exc:
+                sub = exc.field.removeprefix("optimizers.")
+                where = sub if sub.startswith(f"{name}.") else name
+                raise InputError(f"multi_objective.optimizers.{where}", exc.value, exc.problem) from None
+            if not cls.multi_objective:
+                mo = [o for o in REGISTRY if get_optimizer_class(o).multi_objective]
+                raise InputError(f"multi_objective.optimizers.{name}", hp, f"is single-objective; choose from {', '.join(mo)}")
+            traits[name] = {"multi_fidelity": bool(cls.multi_fidelity), "adapter": adapter_path(name)}
+        for optimizer in MO_CFG["optimizers"]:
+            last = max(max(s) for s in mo_seed_chunks(optimizer).values())
+            if last > MAX_SEED:
+                raise InputError("multi_objective.seeds", last + 1, f"exceeds {MAX_SEED + 1} seeds")
+        for benchmark, spec in MO_CFG["tasks"].items():
+            field = f"multi_objective.tasks.{benchmark}"
+            for task in mo_task_names(benchmark):
+                if benchmark != "nb201":
+                    try:
+                        get_family(benchmark).check_task(task)
+                    except InputError as exc:
+                        raise InputError(f"{field}.tasks", task, exc.problem) from None
+                budget, where = mo_budget(benchmark, task)
+                if budget is None:
+                    raise InputError(f"{field}.budget.{task}", None, f"is missing and so is {where} (every task needs a budget)")
+                try:
+                    Budget(**budget)
+                except InputError as exc:
+                    raise InputError(f"{where}.{exc.field}", exc.value, exc.problem) from None
+            if not mo_task_names(benchmark):
+                raise InputError(f"{field}.{'datasets' if benchmark == 'nb201' else 'tasks'}", None, "is missing or empty")
+            for specs in spec["objectives"]:
+                try:
+                    parse_objectives(benchmark, specs)
+                except InputError as exc:
+                    raise InputError(f"{field}.objectives", exc.value, exc.problem) from None
+    except InputError as exc:
+        sys.exit(f"config: {exc}")
+    return traits
+
+
+def check_all():
+    """Every DAG-time check; its result is cached by nashpo.config_cache (a no-op rerun skips the imports)."""
+    return {
+        "optimizers": check_config(),
+        "mo_optimizers": check_multi_objective() if MO_CFG else {},
+        "mo_sets": mo_objective_sets() if MO_CFG else {},
+    }
+
+
+def checked_config():
+    from nashpo.config_cache import checked
+
+    return checked(config, SRC, check_all)
+
+
+TRAITS = checked_config()
+MO_SETS = TRAITS["mo_sets"]
+MO_OPTIMIZERS = list(MO_CFG.get("optimizers") or {})
+
+
+def mo_optimizers(benchmark):
+    """The MO optimizers searching `benchmark`: multi-fidelity ones need NB201's epochs (as family_optimizers)."""
+    if benchmark == "nb201":
+        return MO_OPTIMIZERS
+    return [o for o in MO_OPTIMIZERS if not TRAITS["mo_optimizers"][o]["multi_fidelity"]]
+
+
+def mo_chunk_paths(root):
+    """`root`/{benchmark}/{task}/{objset}/{optimizer}/seeds_{chunk}.json of every chunk of the study."""
+    return [
+        f"{root}/{b}/{t}/{s}/{o}/seeds_{c}.json"
+        for b, sets in MO_SETS.items()
+        for t in mo_task_names(b)
+        for s in sets
+        for o in mo_optimizers(b)
+        for c in mo_seed_chunks(o)
+    ]
+
+
+def mo_search_manifests():
+    return mo_chunk_paths(f"{MO_DIR}/runs")
+
+
+def mo_export_manifests():
+    return mo_chunk_paths(f"{MO_DIR}/deepcave")
+
+
+def mo_table_path(benchmark, task):
+    """The prepared table (rules/data.smk prepare_data for NB201, rules/families.smk family_table)."""
+    return f"{DATA_DIR}/{benchmark}_{task}.parquet"
+
+
+def mo_tables():
+    return sorted({mo_table_path(b, t) for b in MO_SETS for t in mo_task_names(b)})
+
+
+def mo_budget_args(w):
+    budget, _ = mo_budget(w.mo_benchmark, w.mo_task)
+    args = []
+    if budget.get("max_sim_seconds") is not None:
+        args += ["--max-sim-seconds", str(budget["max_sim_seconds"])]
+    if budget.get("max_evals") is not None:
+        args += ["--max-evals", str(budget["max_evals"])]
+    return args
+
+
+def mo_chunk_seeds(w):
+    found = mo_seed_chunks(w.mo_optimizer).get(w.chunk)
+    if found is None:
+        raise ValueError(f"config: seeds {w.chunk} are not a chunk of multi-objective {w.mo_optimizer} in this study")
+    return ",".join(map(str, found))
+
+
+def mo_so_runs():
+    """Single-objective searches of the MO tasks' datasets (their incumbents are drawn for contrast)."""
+    nb201 = [d for d in mo_task_names("nb201") if d in DATASETS] if "nb201" in MO_SETS else []
+    runs = analysed_runs(nb201) if nb201 else []
+    for family in (b for b in MO_SETS if b != "nb201"):
+        tasks = set(mo_task_names(family)) & set((FAMILIES_CFG.get(family) or {}).get("tasks") or [])
+        runs += [m for m in family_manifests() if Path(m).parts[-4:-2] in {(family, t) for t in tasks}]
+    return runs
+
+
+def mo_analysis_files():
+    if not MO_SETS:
+        return []
+    stems = ["hv_regret_curves", "final_hv_regret", "cd_diagram", *(f"pareto_{b}" for b in MO_SETS)]
+    figures = [f"{MO_ANALYSIS}/{s}.{ext}" for s in stems for ext in ("png", "pdf", "rst")]
+    return [f"{MO_ANALYSIS}/{t}.{ext}" for t, exts in MO_TABLES.items() for ext in exts] + figures
+
+
+def mo_report_stems():
+    return ["hv_regret_curves", "final_hv_regret", "cd_diagram", *(f"pareto_{b}" for b in MO_SETS)]
+
+
+def mo_reported():
+    """Analysis outputs shown in the Snakemake report (figures and the main tables), with their captions."""
+    figures = [f"{MO_ANALYSIS}/{stem}.png" for stem in mo_report_stems()]
+    return figures + [f"{MO_ANALYSIS}/{stem}.csv" for stem in MO_REPORT_TABLES]
+
+
+def mo_unreported():
+    reported = set(mo_reported())
+    return [f for f in mo_analysis_files() if f not in reported]
+
+
+def mo_files():
+    """Everything of the multi-objective part (for `all`)."""
+    return mo_export_manifests() + mo_analysis_files() if MO_SETS else []

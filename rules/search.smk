@@ -6,7 +6,7 @@ rule search:
     input:
         table=f"{DATA_DIR}/nb201_{{dataset}}.parquet",
         adapter=lambda w: adapter_file(w.optimizer),
-        shared=[SRC / "runner.py", SRC / "benchmark.py", SRC / "optimizers" / "base.py", SRC / "triallog.py", SRC / "batch.py"],
+        shared=[SRC / "runner.py", SRC / "runner_families.py", SRC / "benchmark.py", SRC / "optimizers" / "base.py", SRC / "triallog.py", SRC / "batch.py"],
     params:
         nashpo=NASHPO,
         data_dir=lambda w, input: os.path.dirname(input.table),

@@ -306,7 +306,7 @@ def test_config_checks_cached_until_config_or_code_changes(tmp_path: Path) -> No
     marker = re.compile(r"\| +nashpo\.optimizers\.base$", re.M)  # imported by any optimizer class
     assert marker.search(first.stderr)
     stamp = json.loads((root / ".snakemake" / "nashpo" / "config-check.json").read_text())
-    assert stamp["traits"]["rs"] == {"multi_fidelity": False, "adapter": "src/nashpo/optimizers/rs.py"}
+    assert stamp["traits"]["optimizers"]["rs"] == {"multi_fidelity": False, "adapter": "src/nashpo/optimizers/rs.py"}
     again = snakemake(root, "-n", "--cores", "1", env=env)
     assert again.returncode == 0 and not marker.search(again.stderr) and not re.search(r"\| +ConfigSpace$", again.stderr, re.M)
     edit(root / "src" / "nashpo" / "optimizers" / "rs.py")  # any package source change checks again

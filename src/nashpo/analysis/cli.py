@@ -1,4 +1,4 @@
-"""`nashpo analysis aggregate|stats|transfer|importance|figures|nb201-table|families|family` (see docs/analysis.md).
+"""`nashpo analysis aggregate|stats|transfer|importance|figures|nb201-table|families|family|mo` (see docs/analysis.md).
 
 Each subcommand overwrites its outputs atomically and prints progress to stderr.
 """
@@ -78,6 +78,16 @@ def cmd_family(args: argparse.Namespace) -> None:
     print(tables["wilcoxon_counts"].to_string(index=False))
 
 
+def cmd_mo(args: argparse.Namespace) -> None:
+    from nashpo.analysis.io import expand_runs, stage_outputs
+    from nashpo.analysis.mo import BenchmarkTables, analyse_mo
+
+    runs = expand_runs(args.runs)
+    so_runs = expand_runs(args.so_runs) if args.so_runs else []
+    with stage_outputs(Path(args.out)):
+        analyse_mo(runs, Path(args.out), so_runs, BenchmarkTables(args.data_dir))
+
+
 def add_commands(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("analysis", help="aggregate runs, statistics, transfer, importance, figures")
     asub = p.add_subparsers(dest="analysis_cmd", required=True)
@@ -95,6 +105,11 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     one.add_argument("--runs", nargs="+", required=True, help="run folders or run-chunk manifests of one family (hpolib or hpobench)")
     one.add_argument("--out", required=True, help="output folder (e.g. results/families/analysis/hpolib)")
     one.set_defaults(func=cmd_family)
+    mo = asub.add_parser("mo", help="multi-objective runs: HV regret curves, Wilcoxon/Friedman, Pareto fronts (EAF), latency saved")
+    mo.add_argument("--runs", nargs="+", required=True, help="multi-objective run folders, run-chunk manifests or @FILE")
+    mo.add_argument("--so-runs", nargs="*", help="single-objective runs of the same tasks (incumbents for contrast, latency saved)")
+    mo.add_argument("--out", required=True, help="output folder (e.g. results/mo/analysis)")
+    mo.set_defaults(func=cmd_mo)
     s = asub.add_parser("stats", help="Wilcoxon/Holm per task, Friedman/Nemenyi across tasks, rank over time")
     s.add_argument("--aggregate", required=True, help="folder written by `nashpo analysis aggregate`")
     s.add_argument("--out", required=True)
