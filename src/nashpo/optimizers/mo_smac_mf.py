@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
-from smac import MultiFidelityFacade, Scenario
+from smac import MultiFidelityFacade
 
 from nashpo.errors import InputError
 from nashpo.optimizers.mo_common import check_objectives
@@ -58,25 +58,11 @@ class MOSmacMultiFidelity(SMACMultiObjective, SMACHyperband):
                 f"all Hyperband rungs map to {self.rungs} epochs with fidelities {self.fidelities}; leave eta unset (max/min fidelity with two fidelities)",
             )
         self.quiet_smac_logger()
-        scenario = Scenario(
-            self.space,
-            name=f"{self.name}_seed{self.seed}",
-            objectives=list(self.objectives),
-            output_directory=self.workdir,
-            deterministic=True,
-            n_trials=self.hp["n_trials"],
-            min_budget=lo,
-            max_budget=hi,
-            seed=self.seed,
-        )
-        facade = MultiFidelityFacade
-        self.smac = facade(
+        scenario = self.scenario(objectives=list(self.objectives), min_budget=lo, max_budget=hi)
+        self.smac = self.facade(
+            MultiFidelityFacade,
             scenario,
-            None,  # pure ask/tell: the runner evaluates
-            model=self.random_forest(scenario),
-            initial_design=facade.get_initial_design(scenario, n_configs=self.hp["n_initial_designs"]),
-            random_design=facade.get_random_design(scenario, probability=self.hp["random_design_probability"]),
-            intensifier=FidelityHyperband(
+            FidelityHyperband(
                 scenario,
                 self.fidelities,
                 eta=self.eta,
@@ -87,9 +73,6 @@ class MOSmacMultiFidelity(SMACMultiObjective, SMACHyperband):
                 # objectives once two incumbents differ in their highest budget; SMAC's incumbents play no part here
                 incumbent_selection="highest_budget",
             ),
-            config_selector=facade.get_config_selector(scenario, retrain_after=self.hp["retrain_after"], retries=self.hp["retries"]),
             multi_objective_algorithm=self.parego(scenario),
             callbacks=[self._proposals],
-            logging_level=False,
-            overwrite=True,  # never ask on stdin about an old run folder
         )

@@ -114,26 +114,12 @@ class ParEGO(SMACMultiObjective):
     def setup(self) -> None:
         check_objectives(self.name, self.objectives)
         self.quiet_smac_logger()
-        scenario = Scenario(
-            self.space,
-            name=f"parego_seed{self.seed}",
-            objectives=list(self.objectives),
-            output_directory=self.workdir,
-            deterministic=True,
-            n_trials=self.hp["n_trials"],
-            seed=self.seed,
-        )
+        scenario = self.scenario(objectives=list(self.objectives))
         facade = HyperparameterOptimizationFacade
-        self.smac = facade(
+        self.smac = self.facade(
+            facade,
             scenario,
-            None,  # pure ask/tell: the runner evaluates
-            model=self.random_forest(scenario),
-            initial_design=facade.get_initial_design(scenario, n_configs=self.hp["n_initial_designs"]),
-            random_design=facade.get_random_design(scenario, probability=self.hp["random_design_probability"]),
-            intensifier=facade.get_intensifier(scenario, max_config_calls=1),
-            config_selector=facade.get_config_selector(scenario, retrain_after=self.hp["retrain_after"], retries=self.hp["retries"]),
+            facade.get_intensifier(scenario, max_config_calls=1),
             multi_objective_algorithm=self.parego(scenario),
             callbacks=[self._proposals],
-            logging_level=False,
-            overwrite=True,  # never ask on stdin about an old run folder
         )

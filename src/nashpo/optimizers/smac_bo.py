@@ -84,6 +84,34 @@ class SMACAskTell(Optimizer):
             max_leaf_nodes=leaf_cap(scenario.configspace),
         )
 
+    def scenario(self, **extra: Any) -> Scenario:
+        """SMAC's scenario of this search (``extra``: objectives, min/max budget)."""
+        return Scenario(
+            self.space,
+            name=f"{self.name}_seed{self.seed}",
+            output_directory=self.workdir,
+            deterministic=True,
+            n_trials=self.hp["n_trials"],
+            seed=self.seed,
+            **extra,
+        )
+
+    def facade(self, facade: type[AbstractFacade], scenario: Scenario, intensifier: Any, **extra: Any) -> AbstractFacade:
+        """``facade`` driven by ask/tell only, with this adapter's forest, designs and config selector
+        (``extra``: a multi-objective algorithm, callbacks)."""
+        return facade(
+            scenario,
+            None,  # pure ask/tell: the runner evaluates
+            model=self.random_forest(scenario),
+            initial_design=facade.get_initial_design(scenario, n_configs=self.hp["n_initial_designs"]),
+            random_design=facade.get_random_design(scenario, probability=self.hp["random_design_probability"]),
+            intensifier=intensifier,
+            config_selector=facade.get_config_selector(scenario, retrain_after=self.hp["retrain_after"], retries=self.hp["retries"]),
+            logging_level=False,
+            overwrite=True,  # never ask on stdin about an old run folder
+            **extra,
+        )
+
     def epochs_of(self, info: SmacTrialInfo) -> int:
         return self.max_fidelity
 
@@ -128,24 +156,7 @@ class SMACBO(SMACAskTell):
     def setup(self) -> None:
         self.check_values()
         self.quiet_smac_logger()
-        scenario = Scenario(
-            self.space,
-            name=f"smac_seed{self.seed}",
-            output_directory=self.workdir,
-            deterministic=True,
-            n_trials=self.hp["n_trials"],
-            seed=self.seed,
-        )
+        scenario = self.scenario()
         facade = HyperparameterOptimizationFacade
-        self.smac = facade(
-            scenario,
-            None,  # pure ask/tell: the runner evaluates
-            model=self.random_forest(scenario),
-            initial_design=facade.get_initial_design(scenario, n_configs=self.hp["n_initial_designs"]),
-            random_design=facade.get_random_design(scenario, probability=self.hp["random_design_probability"]),
-            # deterministic=True means one seed, so every configuration is evaluated exactly once
-            intensifier=facade.get_intensifier(scenario, max_config_calls=1),
-            config_selector=facade.get_config_selector(scenario, retrain_after=self.hp["retrain_after"], retries=self.hp["retries"]),
-            logging_level=False,
-            overwrite=True,  # never ask on stdin about an old run folder
-        )
+        # deterministic=True means one seed, so every configuration is evaluated exactly once
+        self.smac = self.facade(facade, scenario, facade.get_intensifier(scenario, max_config_calls=1))

@@ -96,25 +96,12 @@ class SMACHyperband(SMACAskTell):
                 f"all Hyperband rungs map to {self.rungs} epochs with fidelities {self.fidelities}; leave eta unset (max/min fidelity with two fidelities)",
             )
         self.quiet_smac_logger()
-        scenario = Scenario(
-            self.space,
-            name=f"smac_hb_seed{self.seed}",
-            output_directory=self.workdir,
-            deterministic=True,
-            n_trials=self.hp["n_trials"],
-            min_budget=lo,
-            max_budget=hi,
-            seed=self.seed,
-        )
-        facade = MultiFidelityFacade
-        self.smac = facade(
+        scenario = self.scenario(min_budget=lo, max_budget=hi)
+        self.smac = self.facade(
+            MultiFidelityFacade,
             scenario,
-            None,  # pure ask/tell: the runner evaluates
-            model=self.random_forest(scenario),
-            initial_design=facade.get_initial_design(scenario, n_configs=self.hp["n_initial_designs"]),
-            random_design=facade.get_random_design(scenario, probability=self.hp["random_design_probability"]),
             # the facade's get_intensifier arguments, with rungs on data fidelities
-            intensifier=FidelityHyperband(
+            FidelityHyperband(
                 scenario,
                 self.fidelities,
                 eta=self.eta,
@@ -123,9 +110,6 @@ class SMACHyperband(SMACAskTell):
                 max_incumbents=10,
                 incumbent_selection="highest_observed_budget",
             ),
-            config_selector=facade.get_config_selector(scenario, retrain_after=self.hp["retrain_after"], retries=self.hp["retries"]),
-            logging_level=False,
-            overwrite=True,  # never ask on stdin about an old run folder
         )
 
     def epochs_of(self, info: SmacTrialInfo) -> int:
