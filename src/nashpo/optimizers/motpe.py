@@ -13,19 +13,14 @@ Single fidelity; Optuna's INFO logging is turned down to WARNING.
 
 from __future__ import annotations
 
-import warnings
 from typing import Any, ClassVar
 
-import optuna
-from ConfigSpace import Configuration
-from optuna.distributions import CategoricalDistribution
-
-from nashpo.optimizers.base import Optimizer, TrialInfo, TrialValue
-from nashpo.optimizers.finite import FiniteSpace
-from nashpo.optimizers.mo_common import check_int, check_objectives, costs_of
+from nashpo.optimizers.base import TrialInfo, TrialValue
+from nashpo.optimizers.mo_common import check_objectives, costs_of
+from nashpo.optimizers.tpe import OptunaTPE
 
 
-class MOTPE(Optimizer):
+class MOTPE(OptunaTPE):
     name = "motpe"
     multi_objective = True
     defaults: ClassVar[dict[str, Any]] = {
@@ -34,32 +29,9 @@ class MOTPE(Optimizer):
         "multivariate": True,  # joint density over the hyperparameters (as tpe; Optuna's default: False)
     }
 
-    @classmethod
-    def check_hyperparameters(cls, given: dict[str, Any]) -> dict[str, Any]:
-        hp = super().check_hyperparameters(given)
-        for key in ("n_startup_trials", "n_ei_candidates"):
-            check_int(cls.name, key, hp[key], 1)
-        return hp
-
     def setup(self) -> None:
         check_objectives(self.name, self.objectives)
-        optuna.logging.set_verbosity(optuna.logging.WARNING)
-        with warnings.catch_warnings():  # multivariate is flagged experimental
-            warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
-            sampler = optuna.samplers.TPESampler(
-                n_startup_trials=self.hp["n_startup_trials"],
-                n_ei_candidates=self.hp["n_ei_candidates"],
-                multivariate=self.hp["multivariate"],
-                seed=self.seed,
-            )
-        self.study = optuna.create_study(directions=["minimize"] * len(self.objectives), sampler=sampler)
-        grid = FiniteSpace(self.space)
-        self.distributions = {name: CategoricalDistribution(list(c)) for name, c in zip(grid.names, grid.choices, strict=True)}
-
-    def ask(self) -> TrialInfo:
-        trial = self.study.ask(self.distributions)
-        origin = "random" if trial.number < self.hp["n_startup_trials"] else "motpe"
-        return TrialInfo(Configuration(self.space, values=trial.params), self.max_fidelity, origin=origin, token=trial)
+        super().setup()  # one minimise direction per objective
 
     def tell(self, info: TrialInfo, value: TrialValue) -> None:
         self.study.tell(info.token, costs_of(value, self.objectives).tolist())

@@ -36,7 +36,7 @@ class OptunaTPE(Optimizer):
         hp = super().check_hyperparameters(given)
         for key in ("n_startup_trials", "n_ei_candidates"):
             if hp[key] < 1:
-                raise InputError(f"tpe.{key}", hp[key], "must be at least 1")
+                raise InputError(f"{cls.name}.{key}", hp[key], "must be at least 1")
         return hp
 
     def setup(self) -> None:
@@ -49,13 +49,13 @@ class OptunaTPE(Optimizer):
                 multivariate=self.hp["multivariate"],
                 seed=self.seed,
             )
-        self.study = optuna.create_study(direction="minimize", sampler=sampler)
+        self.study = optuna.create_study(directions=["minimize"] * len(self.objectives), sampler=sampler)
         grid = FiniteSpace(self.space)
         self.distributions = {name: CategoricalDistribution(list(c)) for name, c in zip(grid.names, grid.choices, strict=True)}
 
     def ask(self) -> TrialInfo:
         trial = self.study.ask(self.distributions)
-        origin = "random" if trial.number < self.hp["n_startup_trials"] else "tpe"
+        origin = "random" if trial.number < self.hp["n_startup_trials"] else self.name
         return TrialInfo(Configuration(self.space, values=trial.params), self.max_fidelity, origin=origin, token=trial)
 
     def tell(self, info: TrialInfo, value: TrialValue) -> None:
