@@ -16,7 +16,7 @@ import pandas as pd
 import pytest
 import yaml
 from scipy import stats
-from test_workflow import TINY, checkout, snakemake
+from test_workflow import TINY, checkout, planned, snakemake
 
 from nashpo.analysis import mo
 from nashpo.analysis.io import stage_outputs
@@ -284,22 +284,6 @@ def mo_config(**mo_changes) -> dict:
     return cfg
 
 
-def jobs(root: Path, *targets: str) -> dict[str, int]:
-    """Jobs a dry run would execute for `targets`, by rule."""
-    res = snakemake(root, "-n", "--cores", "1", *targets)
-    text = res.stdout + res.stderr
-    assert res.returncode == 0, text[-3000:]
-    if "Nothing to be done" in text:
-        return {}
-    counts: dict[str, int] = {}
-    for line in text[text.index("Job stats:") :].splitlines()[3:]:
-        parts = line.split()
-        if len(parts) != 2 or parts[0] == "total":
-            break
-        counts[parts[0]] = int(parts[1])
-    return counts
-
-
 def set_config(root: Path, change) -> None:
     cfg = yaml.safe_load((root / "config.yaml").read_text())
     change(cfg["multi_objective"])
@@ -320,9 +304,9 @@ def test_dry_run_fans_out_and_refuses_a_bad_device(tmp_path: Path) -> None:
     res = snakemake(root, "-n", "-p", "--cores", "1", "mo_all")
     out = res.stdout + res.stderr
     assert res.returncode == 0, out[-3000:]
-    planned = jobs(root, "mo_all")
+    counts = planned(root, "mo_all")
     # (1 dataset x 2 devices + 1 FCNet task) x 2 optimizers x 2 chunks
-    assert planned["mo_search"] == 12 and planned["mo_to_deepcave"] == 12 and planned["mo_analysis"] == 1
+    assert counts["mo_search"] == 12 and counts["mo_to_deepcave"] == 12 and counts["mo_analysis"] == 1
     for path in (
         "results/mo/runs/nb201/cifar10/valid_error+latency_titan_rtx_1/nsga2/seeds_2-2.json",
         "results/mo/runs/hpolib/naval_propulsion/valid_loss+model_size/mo_rs/seeds_0-1.json",
@@ -376,15 +360,15 @@ def test_end_to_end_mo_part(mo_done: Path) -> None:
 def test_adding_a_device_adds_only_its_jobs(mo_done: Path, tmp_path: Path) -> None:
     root = tmp_path / "study"
     shutil.copytree(mo_done, root, symlinks=True)  # keeps mtimes
-    assert jobs(root, "mo_all") == {}
+    assert planned(root, "mo_all") == {}
     set_config(root, lambda m: m["tasks"]["nb201"]["objectives"].append(["valid_error", "latency:raspi4"]))
     # its search and export chunks (one chunk per optimizer), then the analysis of every task
-    assert jobs(root, "mo_all") == {"mo_search": 2, "mo_to_deepcave": 2, "mo_analysis": 1, "mo_all": 1}
+    assert planned(root, "mo_all") == {"mo_search": 2, "mo_to_deepcave": 2, "mo_analysis": 1, "mo_all": 1}
     set_config(root, lambda m: m["tasks"]["nb201"]["objectives"].pop())
-    assert jobs(root, "mo_all") == {}
+    assert planned(root, "mo_all") == {}
     # one optimizer's hyperparameters: its chunk only
     set_config(root, lambda m: m["optimizers"]["nsga2"].update(pop_size=6))
-    assert jobs(root, "mo_all") == {"mo_search": 1, "mo_to_deepcave": 1, "mo_analysis": 1, "mo_all": 1}
+    assert planned(root, "mo_all") == {"mo_search": 1, "mo_to_deepcave": 1, "mo_analysis": 1, "mo_all": 1}
 
 
 @pytest.mark.slow

@@ -44,14 +44,14 @@ def snakemake(root: Path, *args: str, env: dict | None = None, timeout: int = 60
     return subprocess.run([SNAKEMAKE, *args], cwd=root, capture_output=True, text=True, timeout=timeout, env=environment)
 
 
-def planned(root: Path) -> dict[str, int]:
-    """Jobs a dry run would execute, by rule."""
-    res = snakemake(root, "-n", "--cores", "1")
-    assert res.returncode == 0, res.stderr + res.stdout
-    if "Nothing to be done" in res.stdout + res.stderr:
+def planned(root: Path, *targets: str) -> dict[str, int]:
+    """Jobs a dry run would execute (for ``targets``, default all), by rule."""
+    res = snakemake(root, "-n", "--cores", "1", *targets)
+    text = res.stdout + res.stderr
+    assert res.returncode == 0, text[-3000:]
+    if "Nothing to be done" in text:
         return {}
     counts: dict[str, int] = {}
-    text = res.stdout + res.stderr
     for line in text[text.index("Job stats:") :].splitlines()[3:]:
         parts = line.split()
         if len(parts) != 2 or parts[0] == "total":

@@ -23,7 +23,7 @@ from smac import MultiFidelityFacade
 from nashpo.errors import InputError
 from nashpo.optimizers.mo_common import check_objectives
 from nashpo.optimizers.parego import ParEGO, SMACMultiObjective
-from nashpo.optimizers.smac_hb import FidelityHyperband, SMACHyperband, fidelity_at_or_above, smac_rungs
+from nashpo.optimizers.smac_hb import SMACHyperband, fidelity_hyperband, hyperband_rungs
 
 
 class MOSmacMultiFidelity(SMACMultiObjective, SMACHyperband):
@@ -45,34 +45,18 @@ class MOSmacMultiFidelity(SMACMultiObjective, SMACHyperband):
 
     def setup(self) -> None:
         check_objectives(self.name, self.objectives)
-        lo, hi = float(self.fidelities[0]), float(self.fidelities[-1])
-        eta = self.hp["eta"]
-        if eta is None:
-            eta = hi / lo if len(self.fidelities) == 2 else 3.0
-        self.eta = float(eta)
-        self.rungs = sorted({fidelity_at_or_above(b, self.fidelities) for b in smac_rungs(self.eta, lo, hi)})
-        if len(self.rungs) < 2:
-            raise InputError(
-                f"{self.name}.eta",
-                eta,
-                f"all Hyperband rungs map to {self.rungs} epochs with fidelities {self.fidelities}; leave eta unset (max/min fidelity with two fidelities)",
-            )
+        self.eta, self.rungs = hyperband_rungs(self.name, self.hp["eta"], self.fidelities)
         self.quiet_smac_logger()
-        scenario = self.scenario(objectives=list(self.objectives), min_budget=lo, max_budget=hi)
+        scenario = self.scenario(
+            objectives=list(self.objectives), min_budget=float(self.fidelities[0]), max_budget=float(self.fidelities[-1])
+        )
+        # SMAC's default (highest_observed_budget) fails an assertion in update_incumbents with several
+        # objectives once two incumbents differ in their highest budget; SMAC's incumbents play no part here
+        hyperband = fidelity_hyperband(scenario, self.fidelities, self.eta, "highest_budget")
         self.smac = self.facade(
             MultiFidelityFacade,
             scenario,
-            FidelityHyperband(
-                scenario,
-                self.fidelities,
-                eta=self.eta,
-                n_seeds=1,
-                instance_seed_order="shuffle_once",
-                max_incumbents=10,
-                # SMAC's default (highest_observed_budget) fails an assertion in update_incumbents with several
-                # objectives once two incumbents differ in their highest budget; SMAC's incumbents play no part here
-                incumbent_selection="highest_budget",
-            ),
+            hyperband,
             multi_objective_algorithm=self.parego(scenario),
             callbacks=[self._proposals],
         )

@@ -65,6 +65,34 @@ def smac_rungs(eta: float, lo: float, hi: float) -> list[float]:
     return Hyperband._compute_configs_and_budgets_for_stages(eta, hi, s_max)[0]
 
 
+def hyperband_rungs(name: str, eta: float | None, fidelities: list[int]) -> tuple[float, list[int]]:
+    """eta (None: max/min fidelity with two fidelities, else 3) and the data fidelities its rungs map to."""
+    lo, hi = float(fidelities[0]), float(fidelities[-1])
+    if eta is None:
+        eta = hi / lo if len(fidelities) == 2 else 3.0
+    rungs = sorted({fidelity_at_or_above(b, fidelities) for b in smac_rungs(float(eta), lo, hi)})
+    if len(rungs) < 2:
+        raise InputError(
+            f"{name}.eta",
+            eta,
+            f"all Hyperband rungs map to {rungs} epochs with fidelities {fidelities}; leave eta unset (max/min fidelity with two fidelities)",
+        )
+    return float(eta), rungs
+
+
+def fidelity_hyperband(scenario: Scenario, fidelities: list[int], eta: float, incumbent_selection: str) -> FidelityHyperband:
+    """The multi-fidelity facade's get_intensifier arguments, with rungs on data fidelities."""
+    return FidelityHyperband(
+        scenario,
+        fidelities,
+        eta=eta,
+        n_seeds=1,
+        instance_seed_order="shuffle_once",
+        max_incumbents=10,
+        incumbent_selection=incumbent_selection,
+    )
+
+
 class SMACHyperband(SMACAskTell):
     name = "smac_hb"
     multi_fidelity = True
@@ -81,36 +109,14 @@ class SMACHyperband(SMACAskTell):
 
     def setup(self) -> None:
         self.check_values()
-        lo, hi = float(self.fidelities[0]), float(self.fidelities[-1])
         eta = self.hp["eta"]
-        if eta is None:
-            eta = hi / lo if len(self.fidelities) == 2 else 3.0
-        if isinstance(eta, bool) or not isinstance(eta, (int, float)) or not eta > 1:
+        if eta is not None and (isinstance(eta, bool) or not isinstance(eta, (int, float)) or not eta > 1):
             raise InputError("smac_hb.eta", eta, "must be a number > 1")
-        self.eta = float(eta)
-        self.rungs = sorted({fidelity_at_or_above(b, self.fidelities) for b in smac_rungs(self.eta, lo, hi)})
-        if len(self.rungs) < 2:
-            raise InputError(
-                "smac_hb.eta",
-                eta,
-                f"all Hyperband rungs map to {self.rungs} epochs with fidelities {self.fidelities}; leave eta unset (max/min fidelity with two fidelities)",
-            )
+        self.eta, self.rungs = hyperband_rungs(self.name, eta, self.fidelities)
         self.quiet_smac_logger()
-        scenario = self.scenario(min_budget=lo, max_budget=hi)
-        self.smac = self.facade(
-            MultiFidelityFacade,
-            scenario,
-            # the facade's get_intensifier arguments, with rungs on data fidelities
-            FidelityHyperband(
-                scenario,
-                self.fidelities,
-                eta=self.eta,
-                n_seeds=1,
-                instance_seed_order="shuffle_once",
-                max_incumbents=10,
-                incumbent_selection="highest_observed_budget",
-            ),
-        )
+        scenario = self.scenario(min_budget=float(self.fidelities[0]), max_budget=float(self.fidelities[-1]))
+        hyperband = fidelity_hyperband(scenario, self.fidelities, self.eta, "highest_observed_budget")
+        self.smac = self.facade(MultiFidelityFacade, scenario, hyperband)
 
     def epochs_of(self, info: SmacTrialInfo) -> int:
         epochs = round(info.budget)
