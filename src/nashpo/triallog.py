@@ -225,3 +225,28 @@ def read_record(run_dir: Path) -> dict[str, Any]:
 def _first_line(exc: BaseException) -> str:
     text = str(exc).strip()
     return text.splitlines()[0] if text else type(exc).__name__
+
+
+def log_digest(trials: pd.DataFrame, skip: Sequence[str] = TIMING_COLUMNS) -> str:
+    """sha256 of a trial log's values and column names in order, without the wall-clock ``skip`` columns.
+
+    Floats are hashed as float64 bytes (NaN canonical), integers as int64, strings with a marker for
+    nulls: equal values give equal digests whatever the parquet encoding or pandas dtype."""
+    import hashlib
+
+    import numpy as np
+
+    digest = hashlib.sha256()
+    for name in trials.columns:
+        if name in skip:
+            continue
+        column = trials[name]
+        digest.update(f"\x1e{name}\x1f".encode())
+        if pd.api.types.is_bool_dtype(column) or (pd.api.types.is_integer_dtype(column) and not column.isna().any()):
+            digest.update(b"i" + column.to_numpy(np.int64).tobytes())
+        elif pd.api.types.is_numeric_dtype(column):
+            values = column.to_numpy(np.float64, na_value=np.nan)
+            digest.update(b"f" + np.where(np.isnan(values), np.nan, values).tobytes())
+        else:
+            digest.update(b"s" + "\x1f".join("\x00" if v is None or v is pd.NA else str(v) for v in column.tolist()).encode())
+    return digest.hexdigest()
