@@ -27,7 +27,7 @@ import pandas as pd
 import seaborn as sns
 
 from nashpo.analysis.io import read_table
-from nashpo.data.sources import DATASETS
+from nashpo.analysis.runs import NB201_DATASETS as DATASETS
 
 PAPER_FIGURES = ("anytime_time", "anytime_evals", "final_regret", "rank_over_time", "cd_diagram", "transfer_heatmap", "edge_importance")
 PALETTE = {

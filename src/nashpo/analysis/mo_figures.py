@@ -1,4 +1,4 @@
-"""Figures and report captions of the multi-objective analysis (``nashpo.analysis.mo``).
+"""Figures and report captions of the multi-objective analysis (``nashpo.analysis.mo`` calls ``render``).
 
 Style, colours, saving and the critical-difference diagram are ``nashpo.analysis.figures``'.
 """
@@ -13,9 +13,11 @@ import numpy as np
 import pandas as pd
 
 from nashpo.analysis import figures as fg
-from nashpo.analysis.mo import EAF_PERCENTILE, METRIC, TASK_KEY
+from nashpo.analysis.runs import MO_METRIC as METRIC
+from nashpo.analysis.runs import MO_TASK_KEY as TASK_KEY
 
 plt = fg.plt
+EAF_PERCENTILE = 50  # the attainment surface drawn per optimizer (``mo.attainment``)
 HV_FLOOR = 1e-4  # log axis: HV regret 0 (the true front reached) is drawn at this floor
 NCOLS = 4
 MO_PALETTE = {"mo_rs": "#7f7f7f", "nsga2": "#2ca02c", "linas": "#d62728", "motpe": "#ff7f0e", "parego": "#1f77b4", "mo_smac_mf": "#17becf"}
