@@ -17,8 +17,7 @@ import pandas as pd
 
 from nashpo.analysis.curves import AXES, N_BOOT, bands, bootstrap_bands, group_rng, on_grid, resample_indices
 from nashpo.analysis.io import MISSING_RUNS, missing_runs_table, write_tables
-from nashpo.analysis.runs import load_runs, nb201_oracles
-from nashpo.errors import InputError
+from nashpo.analysis.runs import NB201, load_runs, nb201_oracles
 
 RUN_KEY = ["protocol", "dataset", "optimizer", "seed"]
 GROUP = ["protocol", "dataset", "optimizer"]
@@ -44,10 +43,8 @@ __all__ = ["N_BOOT", "aggregate", "aggregate_tables"]
 
 def load_nb201(run_dirs: Sequence[Path]) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     """(per-run finals, per-run regret on both grids, oracle per dataset) of NB201 single-objective runs."""
-    runs = load_runs(run_dirs, ["protocol", "task", "optimizer", "seed"], SETTINGS)
-    other = runs.finals[runs.finals["kind"] != "nb201"]
-    if not other.empty:
-        raise InputError("runs", sorted(other["run_dir"]), "are not NB201 single-objective runs (see `analysis family` / `analysis mo`)")
+    refusal = "is not an NB201 single-objective run (see `analysis family` / `analysis mo`)"
+    runs = load_runs(run_dirs, ["protocol", "task", "optimizer", "seed"], SETTINGS, kinds=[NB201], refusal=refusal)
     by = ["protocol", "task", "optimizer", "seed"]
     finals = runs.finals.sort_values(by, ignore_index=True)
     parts = [on_grid(finals, runs.trajectories, axis, METRICS) for axis in AXES]

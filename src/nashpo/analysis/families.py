@@ -19,7 +19,7 @@ import pandas as pd
 
 from nashpo.analysis.curves import N_GRID, anytime_curves
 from nashpo.analysis.io import write_tables
-from nashpo.analysis.runs import FAMILY_TITLES, load_runs
+from nashpo.analysis.runs import FAMILY_TITLES, GRID, load_runs
 from nashpo.analysis.runs import SCORE as RUN_SCORE
 from nashpo.analysis.stats import CORRECTION, EFFECT, friedman_nemenyi, pairwise_wilcoxon
 from nashpo.errors import InputError
@@ -132,14 +132,8 @@ FINAL_VALUES_NOTE = (
 
 def load_family_runs(run_dirs: list[Path]) -> tuple[pd.DataFrame, pd.DataFrame]:
     """(one row per run, every trial's incumbent regret) of FCNet/MLP runs (``runs.load_runs``)."""
-    runs = load_runs(run_dirs, FAMILY_LOAD_KEY, ("budget",))
-    other = runs.finals[runs.finals["kind"] != "grid"]
-    if not other.empty:
-        raise InputError(
-            "runs",
-            str(other["run_dir"].iloc[0]),
-            "is not a run of a family without fidelities (hpolib, hpobench); NB201 runs go to `analysis aggregate`",
-        )
+    refusal = "is not a run of a family without fidelities (hpolib, hpobench); NB201 runs go to `analysis aggregate`"
+    runs = load_runs(run_dirs, FAMILY_LOAD_KEY, ("budget",), kinds=[GRID], refusal=refusal)
     return runs.finals, runs.trajectories
 
 

@@ -37,9 +37,8 @@ from nashpo.analysis import mo_figures
 from nashpo.analysis.curves import N_BOOT, N_GRID, anytime_curves, step_values
 from nashpo.analysis.io import write_tables
 from nashpo.analysis.mo_figures import EAF_PERCENTILE
-from nashpo.analysis.runs import DEVICE_CLASSES, MO_METRIC, MO_TASK_KEY, Runs, device_class, load_runs, objective_device
+from nashpo.analysis.runs import DEVICE_CLASSES, MO, MO_METRIC, MO_TASK_KEY, Runs, device_class, load_runs, objective_device
 from nashpo.analysis.stats import friedman_nemenyi, pairwise_wilcoxon
-from nashpo.errors import InputError
 from nashpo.triallog import read_record, read_trials
 
 TASK_KEY = MO_TASK_KEY
@@ -135,11 +134,8 @@ CANONICAL = {"benchmark": "family"}
 
 def load_mo(run_dirs: Sequence[Path]) -> Runs:
     """Multi-objective runs (``runs.load_runs``), refusing any other run."""
-    runs = load_runs(run_dirs, ["family", "task", "objectives", "optimizer", "seed"])
-    other = runs.finals[runs.finals["kind"] != "mo"]
-    if not other.empty:
-        raise InputError("runs", str(other["run_dir"].iloc[0]), "is not a multi-objective run (run.json has no multi_objective: true)")
-    return runs
+    refusal = "is not a multi-objective run (run.json has no multi_objective: true)"
+    return load_runs(run_dirs, ["family", "task", "objectives", "optimizer", "seed"], kinds=[MO], refusal=refusal)
 
 
 def load_mo_runs(run_dirs: Sequence[Path]) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:

@@ -162,10 +162,13 @@ def kind_finals(kind: str, record: dict[str, Any], trials: pd.DataFrame, last: d
     }
 
 
-def load_run(run: Path) -> tuple[dict[str, Any], pd.DataFrame, dict[str, Any]]:
-    """(final row, trajectory, run record) of one run folder."""
+def load_run(run: Path, kinds: Sequence[str] = (NB201, GRID, MO), refusal: str = "") -> tuple[dict[str, Any], pd.DataFrame, dict[str, Any]]:
+    """(final row, trajectory, run record) of one run folder; a run of another kind than ``kinds`` is
+    refused with ``refusal`` before its trial log is read."""
     record = read_record(run)
     kind = run_kind(record)
+    if kind not in kinds:
+        raise InputError("runs", str(run), refusal or f"is a {kind} run, expected {' or '.join(kinds)}")
     trials = read_trials(run, list(TRIAL_COLUMNS[kind])).sort_values("trial", kind="stable").reset_index(drop=True)
     if trials.empty and kind != GRID:
         raise InputError("runs", str(run), "the trial log has no trials")
@@ -202,11 +205,18 @@ def load_run(run: Path) -> tuple[dict[str, Any], pd.DataFrame, dict[str, Any]]:
     return final, trajectory, record
 
 
-def load_runs(run_dirs: Sequence[str | Path], key: Sequence[str] = RUN_KEY, settings: Sequence[str] = (), sort: bool = True) -> Runs:
-    """Every run of ``run_dirs`` (finals in ``key`` order, or as given without ``sort``); refuses runs with
-    the same ``key`` and groups (``key`` without the seed) whose runs differ in one of ``settings``
-    (hyperparameters, noise, budget, fidelities)."""
-    loaded = [load_run(Path(r)) for r in run_dirs]
+def load_runs(
+    run_dirs: Sequence[str | Path],
+    key: Sequence[str] = RUN_KEY,
+    settings: Sequence[str] = (),
+    sort: bool = True,
+    kinds: Sequence[str] = (NB201, GRID, MO),
+    refusal: str = "",
+) -> Runs:
+    """Every run of ``run_dirs`` (finals in ``key`` order, or as given without ``sort``); refuses runs of
+    another kind than ``kinds`` (with ``refusal``), runs with the same ``key`` and groups (``key`` without
+    the seed) whose runs differ in one of ``settings`` (hyperparameters, noise, budget, fidelities)."""
+    loaded = [load_run(Path(r), kinds, refusal) for r in run_dirs]
     if not loaded:
         raise InputError("runs", [], "no run folders given")
     key = list(key)
