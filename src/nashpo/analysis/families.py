@@ -188,46 +188,28 @@ def wilcoxon_counts(wilcoxon: pd.DataFrame) -> pd.DataFrame:
 def anytime_figure(curves: pd.DataFrame, finals: pd.DataFrame, family: str, out_dir: Path) -> None:
     """One figure per family, a panel per task: mean validation regret over simulated time with its
     95% bootstrap band (style, colours and caption conventions of ``analysis.figures``)."""
-    import matplotlib.pyplot as plt
-    import matplotlib.ticker as ticker
-
-    from nashpo.analysis.figures import PANEL_H, PANEL_W, STYLE, colours, legend_below, optimizer_order, save, seeds_phrase
+    from nashpo.analysis.figures import (
+        PANEL_H,
+        PANEL_W,
+        STYLE,
+        anytime_panels,
+        colours,
+        legend_below,
+        optimizer_order,
+        panel_grid,
+        plt,
+        save,
+        seeds_phrase,
+    )
 
     title = FAMILY_TITLES.get(family, family)
     tasks = sorted(curves["task"].unique())
     order = optimizer_order(curves["optimizer"].unique())
     pal = colours(order)
-    ncols = min(4, len(tasks))
-    nrows = -(-len(tasks) // ncols)
     objective = finals.groupby("task")["objective"].first()
-    floors = {}
     with plt.rc_context(STYLE):
-        fig, axes = plt.subplots(nrows, ncols, figsize=(PANEL_W * 0.8 * ncols, PANEL_H * nrows), squeeze=False, layout="constrained")
-        for ax, task in zip(axes.flat, tasks, strict=False):
-            g = curves[curves["task"] == task]
-            positive = g[["mean", "mean_lo"]].to_numpy(float)
-            positive = positive[np.isfinite(positive) & (positive > 0)]
-            floor = float(positive.min()) / 2 if len(positive) else 1e-6  # regret 0 drawn at the panel's floor
-            floors[task] = floor
-            for o in order:
-                c = g[g["optimizer"] == o].sort_values("sim_time")
-                if c.empty:
-                    continue
-                ax.plot(c["sim_time"], c["mean"].clip(lower=floor), color=pal[o], label=o, drawstyle="steps-post")
-                ax.fill_between(
-                    c["sim_time"],
-                    c["mean_lo"].clip(lower=floor),
-                    c["mean_hi"].clip(lower=floor),
-                    color=pal[o],
-                    alpha=0.2,
-                    lw=0,
-                    step="post",
-                )
-            ax.set(title=task, xscale="log", yscale="log", xlabel="simulated time (s)", ylabel=f"validation regret ({objective[task]})")
-            ax.yaxis.set_minor_formatter(ticker.NullFormatter())
-            ax.grid(True, which="major", alpha=0.4)
-        for ax in list(axes.flat)[len(tasks) :]:
-            ax.axis("off")
+        fig, panels = panel_grid({(t,): t for t in tasks}, PANEL_W * 0.8, PANEL_H)
+        anytime_panels(panels, curves, ["task"], "sim_time", order, pal, lambda key: f"validation regret ({objective[key[0]]})")
         legend_below(fig, order, pal)
         seeds = finals.groupby(["task", "optimizer"])["seed"].nunique()
         save(
