@@ -15,7 +15,7 @@ from typing import TextIO
 
 import pandas as pd
 
-from nashpo.analysis.curves import AXES, N_BOOT, bands, bootstrap_bands, group_rng, on_grid, resample_indices
+from nashpo.analysis.curves import AXES, bands, bootstrap_bands, group_rng, on_grid, resample_indices
 from nashpo.analysis.io import MISSING_RUNS, missing_runs_table, write_tables
 from nashpo.analysis.runs import NB201, load_runs, nb201_oracles
 
@@ -38,7 +38,6 @@ FINAL_COLUMNS = [
     "valid_regret",
     "test_regret",
 ]
-__all__ = ["N_BOOT", "aggregate", "aggregate_tables"]
 
 
 def load_nb201(run_dirs: Sequence[Path]) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:

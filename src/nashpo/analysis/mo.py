@@ -37,7 +37,9 @@ from nashpo.analysis import mo_figures
 from nashpo.analysis.curves import N_BOOT, N_GRID, anytime_curves, step_values
 from nashpo.analysis.io import write_tables
 from nashpo.analysis.mo_figures import EAF_PERCENTILE
-from nashpo.analysis.runs import DEVICE_CLASSES, MO, MO_METRIC, MO_TASK_KEY, Runs, device_class, load_runs, objective_device
+from nashpo.analysis.runs import DEVICE_CLASSES, MO, MO_METRIC, MO_TASK_KEY, Runs, load_runs
+from nashpo.analysis.runs import device_class as device_class  # re-exported: the MO tables' device classes
+from nashpo.analysis.runs import objective_device as objective_device
 from nashpo.analysis.stats import friedman_nemenyi, pairwise_wilcoxon
 from nashpo.triallog import read_record, read_trials
 
@@ -47,7 +49,6 @@ METRIC = MO_METRIC
 METRICS = ("hv_regret_final", "hv_regret")
 TIME_FRACTIONS = (0.1, 0.25, 0.5, 1.0)  # Wilcoxon tests at these fractions of the task's budget
 FINAL_FIDELITY = {"nb201": 200}  # families without fidelities: None
-__all__ = ["DEVICE_CLASSES", "N_BOOT", "device_class", "objective_device"]
 CLASS_ORDER = tuple(DEVICE_CLASSES)
 FIGURES = ("hv_regret_curves", "final_hv_regret", "cd_diagram")  # plus pareto_<benchmark> per benchmark
 TABLE_FORMATS = {
@@ -129,7 +130,7 @@ FINAL_COLUMNS = [
     "front_hv",
     "run_dir",
 ]
-CANONICAL = {"benchmark": "family"}
+CANONICAL = {"benchmark": "family"}  # MO table column -> the runs frame's
 
 
 def load_mo(run_dirs: Sequence[Path]) -> Runs:
@@ -187,9 +188,8 @@ def hv_curves(finals: pd.DataFrame, trajs: pd.DataFrame, n_grid: int = N_GRID, n
     """Per task x optimizer x metric x point of the task's time grid: mean/median with bootstrap bands
     (``curves.anytime_curves``; the grid is shared by all optimizers of a task, a run has no value before
     its first trial and after its end)."""
-    canonical = {"benchmark": "family"}
-    f = finals.rename(columns=canonical).assign(protocol="", time_limited=False)
-    t = trajs.rename(columns=canonical).assign(protocol="")
+    f = finals.rename(columns=CANONICAL).assign(protocol="", time_limited=False)
+    t = trajs.rename(columns=CANONICAL).assign(protocol="")
     _, bands = anytime_curves(f, t, ["family", *TASK_KEY[1:], "optimizer"], list(METRICS), n_grid=n_grid, n_boot=n_boot)
     return bands.rename(columns={"family": "benchmark"})
 

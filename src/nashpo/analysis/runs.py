@@ -238,19 +238,19 @@ def load_runs(
 
 
 def nb201_oracles(runs: Runs) -> pd.DataFrame:
-    """Per NB201 dataset the oracle of its run records: best 200-epoch validation and test accuracy."""
-    rows = {}
+    """Per NB201 dataset the oracle of its run records: best 200-epoch validation and test accuracy
+    (refused when the records of one dataset disagree: runs on different tables)."""
+    rows: dict[str, dict[str, Any]] = {}
     for f in runs.finals[runs.finals["kind"] == NB201].itertuples():
         o = runs.records[f.run_dir]["oracle"]
-        rows.setdefault(
-            f.task,
-            {
-                "dataset": f.task,
-                "epochs": int(o["epochs"]),
-                "oracle_valid_acc": float(o["best_valid_acc"]),
-                "oracle_valid_arch": o["best_valid_arch"],
-                "oracle_test_acc": float(o["best_test_acc"]),
-                "test_acc_of_best_valid": float(o["test_acc_of_best_valid"]),
-            },
-        )
+        row = {
+            "dataset": f.task,
+            "epochs": int(o["epochs"]),
+            "oracle_valid_acc": float(o["best_valid_acc"]),
+            "oracle_valid_arch": o["best_valid_arch"],
+            "oracle_test_acc": float(o["best_test_acc"]),
+            "test_acc_of_best_valid": float(o["test_acc_of_best_valid"]),
+        }
+        if rows.setdefault(f.task, row) != row and not all(pd.isna(v) for k, v in row.items() if rows[f.task][k] != v):
+            raise InputError("runs", f.run_dir, f"has another NB201 oracle than the other {f.task} runs (searched on another table?)")
     return pd.DataFrame([rows[d] for d in sorted(rows)])
