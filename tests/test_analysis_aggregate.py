@@ -10,7 +10,9 @@ import pandas as pd
 import pytest
 
 from nashpo.analysis import aggregate as agg
+from nashpo.analysis import curves as cv
 from nashpo.analysis.io import expand_runs
+from nashpo.analysis.runs import load_runs
 from nashpo.benchmark import NB201Benchmark
 from nashpo.errors import InputError
 
@@ -25,6 +27,12 @@ RUNS = {
     ("re", 2): [(110.0, 5.0), (220.0, 5.0), (330.0, 5.0), (950.0, 5.0)],
 }
 VALID_OFFSET = 0.5  # validation regret = test regret + 0.5 in these logs
+
+
+def oracle_block(oracle: pd.Series) -> dict[str, object]:
+    """The run record's NB201 oracle block (``NB201View.oracle``) from the benchmark's 200-epoch oracle."""
+    keys = ("best_valid_acc", "best_valid_arch", "best_test_acc", "test_acc_of_best_valid")
+    return {"epochs": 200} | {k: oracle[k] if k == "best_valid_arch" else float(oracle[k]) for k in keys}
 
 
 def write_run(folder: Path, optimizer: str, seed: int, steps: list[tuple[float, float]], oracle: pd.Series, **record: object) -> Path:
@@ -51,6 +59,7 @@ def write_run(folder: Path, optimizer: str, seed: int, steps: list[tuple[float, 
         "noise": "mean",
         "budget": {"max_evals": n, "max_sim_seconds": None},
         "fidelities": [12],
+        "oracle": oracle_block(oracle),
     } | record
     (folder / "run.json").write_text(json.dumps(rec))
     return folder
@@ -74,17 +83,17 @@ def tables(runs: list[Path], data_dir: Path) -> dict[str, pd.DataFrame]:
 
 def test_step_function_semantics() -> None:
     x, y = np.array([10.0, 20.0, 40.0]), np.array([5.0, 3.0, 1.0])
-    got = agg.step_values(x, y, np.array([5.0, 10.0, 15.0, 20.0, 39.9, 40.0, 100.0]))
+    got = cv.step_values(x, y, np.array([5.0, 10.0, 15.0, 20.0, 39.9, 40.0, 100.0]))
     np.testing.assert_array_equal(got, [np.nan, 5.0, 5.0, 3.0, 3.0, 1.0, 1.0])
     # two trials finishing at the same time: the later one counts
-    np.testing.assert_array_equal(agg.step_values(np.array([1.0, 1.0]), np.array([7.0, 6.0]), np.array([1.0])), [6.0])
+    np.testing.assert_array_equal(cv.step_values(np.array([1.0, 1.0]), np.array([7.0, 6.0]), np.array([1.0])), [6.0])
 
 
 def test_grids_are_log_spaced_and_span_all_runs() -> None:
-    grid = agg.time_grid(np.array([10.0, 12.0]), np.array([100.0, 80.0]), n=5)
+    grid = cv.time_grid(np.array([10.0, 12.0]), np.array([100.0, 80.0]), n=5)
     np.testing.assert_allclose(grid, [10.0, 10 * 10**0.25, 10 * 10**0.5, 10 * 10**0.75, 100.0])
-    np.testing.assert_array_equal(agg.evals_grid(np.array([5, 7]), n=100), [1, 2, 3, 4, 5, 6, 7])
-    big = agg.evals_grid(np.array([10_000, 20]), n=100)
+    np.testing.assert_array_equal(cv.evals_grid(np.array([5, 7]), n=100), [1, 2, 3, 4, 5, 6, 7])
+    big = cv.evals_grid(np.array([10_000, 20]), n=100)
     assert big[0] == 1 and big[-1] == 10_000 and len(big) <= 100 and np.all(np.diff(big) > 0)
 
 
@@ -103,7 +112,7 @@ def test_time_grid_values_follow_the_steps_and_stop_at_the_run_end(tables: dict[
     t = traj[traj["axis"] == "sim_time"]
     grid = np.sort(t["x"].unique())
     # shared grid: from the earliest first trial (100 s) to the latest end (1000 s)
-    assert grid[0] == pytest.approx(100.0) and grid[-1] == 1000.0 and len(grid) == agg.N_GRID
+    assert grid[0] == pytest.approx(100.0) and grid[-1] == 1000.0 and len(grid) == cv.N_GRID
     rs0 = t[(t["optimizer"] == "rs") & (t["seed"] == 0)].set_index("x")
     rs1 = t[(t["optimizer"] == "rs") & (t["seed"] == 1)].set_index("x")["test_regret"]
     for x in grid:
@@ -148,16 +157,16 @@ def test_time_curves_run_while_every_seed_has_a_value(tables: dict[str, pd.DataF
 
 def test_bootstrap_is_exact_resampling_and_scales() -> None:
     values = np.array([[1.0, 4.0], [2.0, 4.0], [6.0, 4.0], [7.0, 4.0]])
-    idx = agg.resample_indices(4, np.random.default_rng(1), n_boot=500)
-    bands = agg.bootstrap_bands(values, idx)
+    idx = cv.resample_indices(4, np.random.default_rng(1), n_boot=500)
+    bands = cv.bootstrap_bands(values, idx)
     means = values[idx, 0].mean(axis=1)
     assert bands["mean_lo"][0] == pytest.approx(np.percentile(means, 2.5))
     assert bands["mean_hi"][0] == pytest.approx(np.percentile(means, 97.5))
     assert bands["mean_lo"][1] == bands["mean_hi"][1] == 4.0  # constant column: zero width
-    doubled = agg.bootstrap_bands(values * 2, idx)  # same resamples: band scales with the data
+    doubled = cv.bootstrap_bands(values * 2, idx)  # same resamples: band scales with the data
     assert doubled["mean_hi"][0] - doubled["mean_lo"][0] == pytest.approx(2 * (bands["mean_hi"][0] - bands["mean_lo"][0]))
     assert bands["median"][0] == 4.0 and bands["n_seeds"].tolist() == [4, 4]
-    with_nan = agg.bootstrap_bands(np.array([[1.0], [np.nan]]), agg.resample_indices(2, np.random.default_rng(0)))
+    with_nan = cv.bootstrap_bands(np.array([[1.0], [np.nan]]), cv.resample_indices(2, np.random.default_rng(0)))
     assert np.isnan(with_nan["mean"][0]) and with_nan["n_seeds"][0] == 1
 
 
@@ -194,31 +203,36 @@ def test_outputs_written_atomically(runs: list[Path], data_dir: Path, tmp_path: 
 
 
 def test_bad_input(runs: list[Path], data_dir: Path, tmp_path: Path, oracle: pd.Series) -> None:
+    old = write_run(tmp_path / "old", "rs", 5, RUNS[("rs", 0)], oracle)
+    record = json.loads((old / "run.json").read_text())
+    del record["oracle"]
+    (old / "run.json").write_text(json.dumps(record))
+    with pytest.raises(InputError, match="no NB201 oracle block"):
+        agg.load_nb201([old])
     with pytest.raises(InputError, match="no run.json"):
         expand_runs([str(tmp_path)])
     with pytest.raises(InputError, match="run list file does not exist"):
         expand_runs([f"@{tmp_path / 'missing.txt'}"])
     with pytest.raises(InputError, match="given twice"):
-        agg.load_runs([runs[0], runs[0]])
+        agg.load_nb201([runs[0], runs[0]])
     odd = write_run(tmp_path / "odd", "rs", 7, RUNS[("rs", 0)], oracle, hyperparameters={"batch": 2})
     with pytest.raises(InputError, match="mix different hyperparameters"):
-        agg.load_runs([runs[0], odd])
+        agg.load_nb201([runs[0], odd])
 
 
 def test_time_limited_runs_hold_their_incumbent_until_the_budget(tmp_path: Path, oracle: pd.Series, data_dir: Path) -> None:
     """A run stopped by max_sim_seconds ends at the budget (the crossing trial was never run), not at its last trial."""
     budget = {"max_sim_seconds": 1200.0, "max_evals": None}
     runs = [write_run(tmp_path / f"{o}{s}", o, s, steps, oracle, budget=budget) for (o, s), steps in RUNS.items()]
-    _, traj = agg.load_runs(runs)
-    traj = agg.add_regret(traj, agg.oracle_table(["cifar10"], data_dir), "inc_valid_acc_200", "inc_test_acc_200")
-    grids = agg.dataset_grids(traj)
-    assert grids["sim_time"]["cifar10"].max() == 1200.0
-    per_run = agg.on_grids(traj, grids)
+    loaded = load_runs(runs)
+    grid = cv.task_grids(loaded.finals, loaded.trajectories, "sim_time")[("nb201", "cifar10", "objective")]
+    assert grid.max() == 1200.0
+    _, per_run, _ = agg.load_nb201(runs)
     at_end = per_run[(per_run["axis"] == "sim_time") & (per_run["x"] == 1200.0)]
     assert not at_end["ended"].any()
     rs0 = at_end[(at_end["optimizer"] == "rs") & (at_end["seed"] == 0)]
     assert rs0["test_regret"].iloc[0] == pytest.approx(1.0)  # the last incumbent (finished at 900 s) holds until 1200 s
     # a max_evals budget still ends at the last trial
     evals = [write_run(tmp_path / f"e{o}{s}", o, s, steps, oracle) for (o, s), steps in RUNS.items()]
-    _, traj_e = agg.load_runs(evals)
-    assert agg.dataset_grids(traj_e)["sim_time"]["cifar10"].max() == 1000.0
+    loaded = load_runs(evals)
+    assert cv.task_grids(loaded.finals, loaded.trajectories, "sim_time")[("nb201", "cifar10", "objective")].max() == 1000.0

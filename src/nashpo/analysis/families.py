@@ -12,38 +12,38 @@ quantile 1). Only optimizers run on every task are ranked.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from nashpo.analysis.stats import friedman_nemenyi
-from nashpo.triallog import RECORD_FILE, TRIALS_FILE, write_parquet_atomic
+from nashpo.analysis.curves import N_GRID, anytime_curves
+from nashpo.analysis.io import write_tables
+from nashpo.analysis.runs import FAMILY_TITLES, GRID, load_runs
+from nashpo.analysis.runs import SCORE as RUN_SCORE
+from nashpo.analysis.stats import CORRECTION, EFFECT, friedman_nemenyi, pairwise_wilcoxon
+from nashpo.errors import InputError
+from nashpo.triallog import write_parquet_atomic
 
 SCORE = "test_regret"  # the column friedman_nemenyi ranks on (validation regret for FCNet/MLP)
 
 
 def grid_finals(run_dirs: list[Path]) -> pd.DataFrame:
-    rows = []
-    for run in run_dirs:
-        record = json.loads((Path(run) / RECORD_FILE).read_text())
-        trials = pd.read_parquet(Path(run) / TRIALS_FILE, columns=["inc_regret", "inc_quantile"])
-        oracle = record["oracle"]
-        empty = trials.empty
-        rows.append(
-            {
-                "protocol": record["benchmark"]["family"],
-                "dataset": f"{record['benchmark']['family']}/{record['dataset']}",
-                "optimizer": record["optimizer"],
-                "seed": record["seed"],
-                "n_trials": record["n_trials"],
-                "regret_kind": "validation",
-                SCORE: oracle["worst_objective"] - oracle["best_objective"] if empty else float(trials["inc_regret"].iloc[-1]),
-                "quantile": 1.0 if empty else float(trials["inc_quantile"].iloc[-1]),
-            }
-        )
-    return pd.DataFrame(rows)
+    """Final validation regret of FCNet/MLP runs (in the given order), as the cross-task summary's rows."""
+    finals = load_runs(run_dirs, sort=False).finals
+    out = pd.DataFrame(
+        {
+            "protocol": finals["family"],
+            "dataset": finals["family"] + "/" + finals["task"],
+            "optimizer": finals["optimizer"],
+            "seed": finals["seed"],
+            "n_trials": finals["n_trials"],
+            "regret_kind": "validation",
+            SCORE: finals[RUN_SCORE],
+            "quantile": finals["quantile"],
+        }
+    )
+    return out
 
 
 def nb201_finals(per_run_final: Path) -> pd.DataFrame:
@@ -122,6 +122,7 @@ def summary_caption(table: pd.DataFrame, finals: pd.DataFrame) -> str:
 
 FAMILY_KEY = ["family", "task", "optimizer", "seed"]
 FAMILY_GROUP = ["family", "task", "optimizer"]
+FAMILY_LOAD_KEY = ["family", "task", "optimizer", "seed"]
 FINAL_VALUES_NOTE = (
     "These families hold final values only (no learning curves, no fidelities) and have no test split: "
     "every regret here is validation regret, the incumbent's seed-mean objective minus the best seed-mean "
@@ -130,108 +131,35 @@ FINAL_VALUES_NOTE = (
 
 
 def load_family_runs(run_dirs: list[Path]) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """(one row per run, every trial's incumbent regret) of FCNet/MLP runs; identity from run.json.
+    """(one row per run, every trial's incumbent regret) of FCNet/MLP runs (``runs.load_runs``)."""
+    refusal = "is not a run of a family without fidelities (hpolib, hpobench); NB201 runs go to `analysis aggregate`"
+    runs = load_runs(run_dirs, FAMILY_LOAD_KEY, ("budget",), kinds=[GRID], refusal=refusal)
+    return runs.finals, runs.trajectories
 
-    A run's end on the time axis follows ``analysis aggregate``: its time budget when the time limit
-    stopped it (``time_limited``), otherwise (``max_evals``) its last trial's finish.
-    """
-    from nashpo.errors import InputError
-    from nashpo.triallog import read_record, read_trials
 
-    finals, trajs = [], []
-    for run in map(Path, run_dirs):
-        rec = read_record(run)
-        if "params" not in rec:
-            raise InputError(
-                "runs", str(run), "is not a run of a family without fidelities (hpolib, hpobench); NB201 runs go to `analysis aggregate`"
-            )
-        trials = read_trials(run, ["trial", "sim_time", "inc_regret", "inc_quantile"]).sort_values("trial", kind="stable")
-        budget = rec.get("budget") or {}
-        limit, max_evals = budget.get("max_sim_seconds"), budget.get("max_evals")
-        time_limited = limit is not None and (max_evals is None or len(trials) < max_evals)
-        end = float(limit) if time_limited else (float(trials["sim_time"].iloc[-1]) if len(trials) else 0.0)
-        ident = {"family": rec["benchmark"]["family"], "task": rec["dataset"], "optimizer": rec["optimizer"], "seed": int(rec["seed"])}
-        oracle, objective = rec["oracle"], rec["objectives"][0]
-        empty = trials.empty
-        finals.append(
-            ident
-            | {
-                "n_trials": len(trials),
-                "end_time": end,
-                "time_limited": time_limited,
-                "objective": objective["name"],
-                "unit": objective.get("unit", ""),
-                "valid_regret": oracle["worst_objective"] - oracle["best_objective"] if empty else float(trials["inc_regret"].iloc[-1]),
-                "quantile": 1.0 if empty else float(trials["inc_quantile"].iloc[-1]),
-                "budget": json.dumps(budget, sort_keys=True),
-                "run_dir": str(run),
-            }
-        )
-        trajs.append(
-            pd.DataFrame(
-                {
-                    **{k: [v] * len(trials) for k, v in ident.items()},
-                    "sim_time": trials["sim_time"].to_numpy(float),
-                    "end_time": end,
-                    "valid_regret": trials["inc_regret"].to_numpy(float),
-                }
-            )
-        )
-    if not finals:
-        raise InputError("runs", [], "no run folders given")
-    finals_df = pd.DataFrame(finals).sort_values(FAMILY_KEY, ignore_index=True)
-    dup = finals_df[finals_df.duplicated(FAMILY_KEY, keep=False)]
-    if not dup.empty:
-        raise InputError("runs", sorted(dup["run_dir"]), "are the same run (family, task, optimizer, seed) given twice")
-    for key, g in finals_df.groupby(FAMILY_GROUP):
-        if g["budget"].nunique() > 1:
-            raise InputError(
-                "runs", sorted(g["run_dir"]), f"mix different budgets for {'/'.join(map(str, key))}: {sorted(g['budget'].unique())}"
-            )
-    return finals_df, pd.concat(trajs, ignore_index=True)
+def family_table(finals: pd.DataFrame) -> pd.DataFrame:
+    """The ``per_run_final`` table of ``analysis family``."""
+    cols = [*FAMILY_KEY, "n_trials", "end_time", "time_limited", "objective", "unit", "valid_regret", "quantile", "budget", "run_dir"]
+    return finals.sort_values(FAMILY_KEY, ignore_index=True)[cols]
 
 
 def regret_curves(finals: pd.DataFrame, traj: pd.DataFrame, n_grid: int | None = None) -> pd.DataFrame:
     """Validation regret over simulated time per family x task x optimizer: mean and median over seeds
-    with 95% percentile-bootstrap bands, on a log grid shared by every run of the task.
-
-    Same machinery as ``analysis aggregate`` (``time_grid``, ``step_values``, ``bootstrap_bands``,
-    generator per group name); a point where some seed has no incumbent yet has no statistics (NaN),
-    so a curve starts once every seed has a trial. Past its end a run stopped by its time budget has
-    no value (never extended beyond its budget); a run stopped by its evaluation budget (MLP's
-    ``max_evals``) keeps its final incumbent: its search is over and that is what it returns. (With
-    an evaluation budget and heavy-tailed training times, the seeds end at very different times, so
-    cutting at the shortest seed's end, as for NB201, would leave hardly any curve.)
+    with 95% percentile-bootstrap bands, on a log grid shared by every run of the task
+    (``curves.anytime_curves``). Past its end a run stopped by its time budget has no value (never
+    extended beyond its budget); a run stopped by its evaluation budget (MLP's ``max_evals``) keeps its
+    final incumbent: its search is over and that is what it returns. (With an evaluation budget and
+    heavy-tailed training times, the seeds end at very different times, so cutting at the shortest seed's
+    end, as for NB201, would leave hardly any curve.)
     """
-    from nashpo.analysis.aggregate import N_GRID, bootstrap_bands, group_rng, resample_indices, step_values, time_grid
-
-    rows = []
-    for (family, task), runs in finals.groupby(["family", "task"], sort=True):
-        t = traj[(traj["family"] == family) & (traj["task"] == task)]
-        first = t.groupby(["optimizer", "seed"])["sim_time"].min().to_numpy(float)
-        grid = time_grid(first if len(first) else np.array([1.0]), runs["end_time"].to_numpy(float), n_grid or N_GRID)
-        for optimizer, g in runs.groupby("optimizer", sort=True):
-            values = []
-            for r in g.itertuples():
-                run = t[(t["optimizer"] == optimizer) & (t["seed"] == r.seed)]
-                y = step_values(run["sim_time"].to_numpy(float), run["valid_regret"].to_numpy(float), grid)
-                values.append(np.where((grid > r.end_time) & r.time_limited, np.nan, y))  # never past a time budget
-            key = (family, task, optimizer)
-            bands = bootstrap_bands(np.vstack(values), resample_indices(len(values), group_rng(key)))
-            frame = pd.DataFrame({"sim_time": grid, "n_runs": len(values), **bands})
-            rows.append(frame.assign(family=family, task=task, optimizer=optimizer))
-    cols = [*FAMILY_GROUP, "sim_time", "n_runs", "n_seeds", "mean", "mean_lo", "mean_hi", "median", "median_lo", "median_hi"]
-    return pd.concat(rows, ignore_index=True)[cols]
+    _, bands = anytime_curves(finals, traj, FAMILY_GROUP, ["valid_regret"], "sim_time", hold_final=True, n_grid=n_grid or N_GRID)
+    return bands.drop(columns="metric")
 
 
 def family_wilcoxon(finals: pd.DataFrame) -> pd.DataFrame:
     """Pairwise Wilcoxon signed-rank on the final validation regret per task, Holm within the task
     (``stats.pairwise_wilcoxon``, runs paired by seed)."""
-    from nashpo.analysis.stats import pairwise_wilcoxon
-
-    tasks = finals.rename(columns={"family": "protocol", "task": "dataset"})
-    out = pairwise_wilcoxon(tasks, metric="valid_regret")
-    return out.rename(columns={"protocol": "family", "dataset": "task"})
+    return pairwise_wilcoxon(finals, metric="valid_regret", task=["family", "task"])
 
 
 def wilcoxon_counts(wilcoxon: pd.DataFrame) -> pd.DataFrame:
@@ -260,47 +188,28 @@ def wilcoxon_counts(wilcoxon: pd.DataFrame) -> pd.DataFrame:
 def anytime_figure(curves: pd.DataFrame, finals: pd.DataFrame, family: str, out_dir: Path) -> None:
     """One figure per family, a panel per task: mean validation regret over simulated time with its
     95% bootstrap band (style, colours and caption conventions of ``analysis.figures``)."""
-    import matplotlib.pyplot as plt
-    import matplotlib.ticker as ticker
+    from nashpo.analysis.figures import (
+        PANEL_H,
+        PANEL_W,
+        STYLE,
+        anytime_panels,
+        colours,
+        legend_below,
+        optimizer_order,
+        panel_grid,
+        plt,
+        save,
+        seeds_phrase,
+    )
 
-    from nashpo.analysis.figures import PANEL_H, PANEL_W, STYLE, colours, legend_below, optimizer_order, save, seeds_phrase
-    from nashpo.benchmarks import get_family
-
-    title = get_family(family).title
+    title = FAMILY_TITLES.get(family, family)
     tasks = sorted(curves["task"].unique())
     order = optimizer_order(curves["optimizer"].unique())
     pal = colours(order)
-    ncols = min(4, len(tasks))
-    nrows = -(-len(tasks) // ncols)
     objective = finals.groupby("task")["objective"].first()
-    floors = {}
     with plt.rc_context(STYLE):
-        fig, axes = plt.subplots(nrows, ncols, figsize=(PANEL_W * 0.8 * ncols, PANEL_H * nrows), squeeze=False, layout="constrained")
-        for ax, task in zip(axes.flat, tasks, strict=False):
-            g = curves[curves["task"] == task]
-            positive = g[["mean", "mean_lo"]].to_numpy(float)
-            positive = positive[np.isfinite(positive) & (positive > 0)]
-            floor = float(positive.min()) / 2 if len(positive) else 1e-6  # regret 0 drawn at the panel's floor
-            floors[task] = floor
-            for o in order:
-                c = g[g["optimizer"] == o].sort_values("sim_time")
-                if c.empty:
-                    continue
-                ax.plot(c["sim_time"], c["mean"].clip(lower=floor), color=pal[o], label=o, drawstyle="steps-post")
-                ax.fill_between(
-                    c["sim_time"],
-                    c["mean_lo"].clip(lower=floor),
-                    c["mean_hi"].clip(lower=floor),
-                    color=pal[o],
-                    alpha=0.2,
-                    lw=0,
-                    step="post",
-                )
-            ax.set(title=task, xscale="log", yscale="log", xlabel="simulated time (s)", ylabel=f"validation regret ({objective[task]})")
-            ax.yaxis.set_minor_formatter(ticker.NullFormatter())
-            ax.grid(True, which="major", alpha=0.4)
-        for ax in list(axes.flat)[len(tasks) :]:
-            ax.axis("off")
+        fig, panels = panel_grid({(t,): t for t in tasks}, PANEL_W * 0.8, PANEL_H)
+        anytime_panels(panels, curves, ["task"], "sim_time", order, pal, lambda key: f"validation regret ({objective[key[0]]})")
         legend_below(fig, order, pal)
         seeds = finals.groupby(["task", "optimizer"])["seed"].nunique()
         save(
@@ -318,12 +227,9 @@ def anytime_figure(curves: pd.DataFrame, finals: pd.DataFrame, family: str, out_
 
 
 def wilcoxon_caption(family: str, wilcoxon: pd.DataFrame) -> str:
-    from nashpo.analysis.stats import CORRECTION, EFFECT
-    from nashpo.benchmarks import get_family
-
     n_sig = int(wilcoxon["significant"].sum())
     return (
-        f"{get_family(family).title}: pairwise two-sided Wilcoxon signed-rank tests on the final validation regret per task, "
+        f"{FAMILY_TITLES.get(family, family)}: pairwise two-sided Wilcoxon signed-rank tests on the final validation regret per task, "
         f"runs paired by seed; p-values {CORRECTION}-corrected within each task (p_adjusted, alpha 0.05); effect size: {EFFECT} "
         f"correlation (positive: optimizer_a has the lower regret). {n_sig} of {len(wilcoxon)} pairs are significant. "
         f"{FINAL_VALUES_NOTE}\n"
@@ -348,9 +254,6 @@ def analyse_family(run_dirs: list[Path], out: Path, log=None) -> dict[str, pd.Da
     import shutil
     import sys
 
-    from nashpo.analysis.io import write_tables
-    from nashpo.errors import InputError
-
     log = log or sys.stderr
     finals, traj = load_family_runs(run_dirs)
     families = sorted(finals["family"].unique())
@@ -361,7 +264,7 @@ def analyse_family(run_dirs: list[Path], out: Path, log=None) -> dict[str, pd.Da
     curves = regret_curves(finals, traj)
     wilcoxon = family_wilcoxon(finals)
     counts = wilcoxon_counts(wilcoxon)
-    tables = {"per_run_final": finals, "curves_time": curves, "wilcoxon": wilcoxon, "wilcoxon_counts": counts}
+    tables = {"per_run_final": family_table(finals), "curves_time": curves, "wilcoxon": wilcoxon, "wilcoxon_counts": counts}
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     tmp = out / f".figures.tmp{os.getpid()}"

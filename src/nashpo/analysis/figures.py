@@ -27,7 +27,7 @@ import pandas as pd
 import seaborn as sns
 
 from nashpo.analysis.io import read_table
-from nashpo.data.sources import DATASETS
+from nashpo.analysis.runs import NB201_DATASETS as DATASETS
 
 PAPER_FIGURES = ("anytime_time", "anytime_evals", "final_regret", "rank_over_time", "cd_diagram", "transfer_heatmap", "edge_importance")
 PALETTE = {
@@ -155,30 +155,77 @@ def empty_figure(out_dir: Path, stem: str, message: str, caption: str) -> None:
 # ------------------------------------------------------------------ figures
 
 
-def anytime(curves: pd.DataFrame, axis: str, out_dir: Path, stem: str) -> None:
-    test = curves[curves["metric"] == "test_regret"]
-    xlabel = "simulated time (s)" if axis == "sim_time" else "number of evaluations"
-    order = optimizer_order(test["optimizer"].unique())
-    pal = colours(order)
-    fig, panels = facets(test)
-    for (p, d), ax in panels.items():
-        g = test[(test["protocol"] == p) & (test["dataset"] == d)]
+def panel_grid(
+    titles: dict[tuple, str], width: float, height: float, ncols: int = 4, min_width: float = 0.0, pad: float = 0.0
+) -> tuple[plt.Figure, dict[tuple, plt.Axes]]:
+    """One panel per task (``titles``: task key -> panel title), ``ncols`` panels a row; spare axes off."""
+    ncols = min(ncols, len(titles))
+    nrows = -(-len(titles) // ncols)
+    fig, axes = plt.subplots(
+        nrows, ncols, figsize=(max(min_width, width * ncols), height * nrows + pad), squeeze=False, layout="constrained"
+    )
+    for ax in list(axes.flat)[len(titles) :]:
+        ax.axis("off")
+    panels = dict(zip(titles, axes.flat, strict=False))
+    for key, ax in panels.items():
+        ax.set_title(titles[key])
+    return fig, panels
+
+
+def anytime_panels(
+    panels: dict[tuple, plt.Axes],
+    curves: pd.DataFrame,
+    task: list[str],
+    x: str,
+    order: list[str],
+    pal: dict[str, str],
+    ylabel: str | Callable[[tuple], str],
+    floor: float | None = None,
+    pp_ticks: bool = False,
+    no_data_note: bool = False,
+) -> dict[tuple, float]:
+    """Anytime curves of any task, one panel per task (the ``task`` columns of ``curves``): the mean over
+    seeds per optimizer as a step line with its 95% bootstrap band, log-log. Values 0 are drawn at
+    ``floor`` (None: half the panel's smallest positive value); returns the floor of every panel.
+    ``pp_ticks``: major ticks at 1, 2, 5 x 10^k; ``no_data_note``: a panel without values says so."""
+    xlabel = "simulated time (s)" if x == "sim_time" else "number of evaluations"
+    floors = {}
+    for key, ax in panels.items():
+        g = curves[(curves[task] == pd.Series(key, index=task)).all(axis=1)]
+        if floor is None:
+            positive = g[["mean", "mean_lo"]].to_numpy(float)
+            positive = positive[np.isfinite(positive) & (positive > 0)]
+            floors[key] = float(positive.min()) / 2 if len(positive) else 1e-6
+        else:
+            floors[key] = floor
         for o in order:
-            c = g[g["optimizer"] == o].sort_values(axis)
+            c = g[g["optimizer"] == o].sort_values(x)
             if c.empty:
                 continue
-            lo, hi = c["mean_lo"].clip(lower=REGRET_FLOOR), c["mean_hi"].clip(lower=REGRET_FLOOR)
-            ax.plot(c[axis], c["mean"].clip(lower=REGRET_FLOOR), color=pal[o], label=o, drawstyle="steps-post")
-            ax.fill_between(c[axis], lo, hi, color=pal[o], alpha=0.2, lw=0, step="post")
-        ax.set(xlabel=xlabel, ylabel="test regret (pp)")
-        if g["mean"].notna().sum() == 0:
+            lo, hi = c["mean_lo"].clip(lower=floors[key]), c["mean_hi"].clip(lower=floors[key])
+            ax.plot(c[x], c["mean"].clip(lower=floors[key]), color=pal[o], label=o, drawstyle="steps-post")
+            ax.fill_between(c[x], lo, hi, color=pal[o], alpha=0.2, lw=0, step="post")
+        ax.set(xlabel=xlabel, ylabel=ylabel(key) if callable(ylabel) else ylabel)
+        if no_data_note and g["mean"].notna().sum() == 0:
             no_data(ax)
             continue
         ax.set(xscale="log", yscale="log")
-        ax.yaxis.set_major_locator(ticker.LogLocator(base=10, subs=(1.0, 2.0, 5.0)))
-        ax.yaxis.set_major_formatter(ticker.FuncFormatter(lambda v, _: f"{v:g}"))
+        if pp_ticks:
+            ax.yaxis.set_major_locator(ticker.LogLocator(base=10, subs=(1.0, 2.0, 5.0)))
+            ax.yaxis.set_major_formatter(ticker.FuncFormatter(lambda v, _: f"{v:g}"))
         ax.yaxis.set_minor_formatter(ticker.NullFormatter())
         ax.grid(True, which="major", alpha=0.4)
+    return floors
+
+
+def anytime(curves: pd.DataFrame, axis: str, out_dir: Path, stem: str) -> None:
+    test = curves[curves["metric"] == "test_regret"]
+    order = optimizer_order(test["optimizer"].unique())
+    pal = colours(order)
+    fig, panels = facets(test)
+    anytime_panels(
+        panels, test, ["protocol", "dataset"], axis, order, pal, "test regret (pp)", REGRET_FLOOR, pp_ticks=True, no_data_note=True
+    )
     legend_below(fig, order, pal)
     seeds = test.groupby(["protocol", "dataset", "optimizer"])["n_runs"].max()
     what = "simulated wall-clock seconds (benchmark training cost)" if axis == "sim_time" else "number of evaluated architectures"

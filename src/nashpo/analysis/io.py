@@ -21,16 +21,25 @@ MANIFEST_SUFFIX = ".outputs.json"
 MISSING_RUNS = "missing_runs"
 
 
+def manifest_runs(manifest: Path) -> list[Path]:
+    """Run folders of a search chunk manifest (``{"kind": "runs", "runs": [{"seed": ..., "run": path}]}``)."""
+    try:
+        record = json.loads(Path(manifest).read_text())
+    except (OSError, ValueError):
+        raise InputError("manifest", str(manifest), "is not a readable chunk manifest") from None
+    if not isinstance(record, dict) or record.get("kind") != "runs":
+        raise InputError("manifest", str(manifest), "is not a chunk manifest of runs")
+    return [Path(r["run"]) for r in record["runs"]]
+
+
 def expand_runs(items: Iterable[str | Path]) -> list[Path]:
     """Run folders from arguments; ``@FILE`` reads one folder per line (blank lines and # comments skipped);
     a ``.json`` file is a chunk manifest of ``nashpo run-chunk`` and stands for its run folders."""
-    from nashpo.batch import run_folders
-
     out: list[Path] = []
     for item in items:
         s = str(item)
         if s.endswith(".json") and Path(s).is_file():
-            out += run_folders(Path(s))
+            out += manifest_runs(Path(s))
         elif s.startswith("@"):
             listing = Path(s[1:])
             if not listing.is_file():

@@ -26,37 +26,29 @@ from __future__ import annotations
 import os
 import shutil
 import sys
-import zlib
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Protocol, TextIO
+from typing import Protocol, TextIO
 
 import numpy as np
 import pandas as pd
 
-from nashpo.analysis.aggregate import bootstrap_bands, resample_indices, step_values, time_grid
+from nashpo.analysis import mo_figures
+from nashpo.analysis.curves import N_BOOT, N_GRID, anytime_curves, step_values
 from nashpo.analysis.io import write_tables
+from nashpo.analysis.mo_figures import EAF_PERCENTILE
+from nashpo.analysis.runs import DEVICE_CLASSES, MO, MO_METRIC, MO_TASK_KEY, Runs, load_runs
+from nashpo.analysis.runs import device_class as device_class  # re-exported: the MO tables' device classes
+from nashpo.analysis.runs import objective_device as objective_device
 from nashpo.analysis.stats import friedman_nemenyi, pairwise_wilcoxon
-from nashpo.errors import InputError
 from nashpo.triallog import read_record, read_trials
 
-TASK_KEY = ["benchmark", "task", "objectives"]
+TASK_KEY = MO_TASK_KEY
 RUN_KEY = [*TASK_KEY, "optimizer", "seed"]
-METRIC = "hv_regret_final"
+METRIC = MO_METRIC
 METRICS = ("hv_regret_final", "hv_regret")
-N_GRID = 100
-N_BOOT = 1000
-BOOT_SEED = 0
-EAF_PERCENTILE = 50
 TIME_FRACTIONS = (0.1, 0.25, 0.5, 1.0)  # Wilcoxon tests at these fractions of the task's budget
 FINAL_FIDELITY = {"nb201": 200}  # families without fidelities: None
-LATENCY_PREFIX = "latency_"
-DEVICE_CLASSES = {  # MO_SPEC: device classes for summaries
-    "GPU": ("1080ti_", "2080ti_", "titanx_", "titanxp_", "titan_rtx_"),
-    "CPU": ("gold_", "silver_"),
-    "phone": ("pixel2", "pixel3", "essential_ph_1", "samsung_a50", "samsung_s7"),
-    "edge": ("raspi4", "eyeriss", "fpga"),
-}
 CLASS_ORDER = tuple(DEVICE_CLASSES)
 FIGURES = ("hv_regret_curves", "final_hv_regret", "cd_diagram")  # plus pareto_<benchmark> per benchmark
 TABLE_FORMATS = {
@@ -71,24 +63,6 @@ TABLE_FORMATS = {
     "latency_saved": ("parquet", "csv", "tex"),
     "eaf": ("parquet", "csv"),
 }
-
-
-# ------------------------------------------------------------------ devices
-
-
-def objective_device(column: str) -> str | None:
-    """``latency_pixel3`` -> ``pixel3``; NB201's own ``latency`` and non-latency columns -> None."""
-    return column[len(LATENCY_PREFIX) :] if column.startswith(LATENCY_PREFIX) else None
-
-
-def device_class(device: str | None) -> str | None:
-    """GPU / CPU / phone / edge (MO_SPEC), None for an unknown device or no device."""
-    if device is None:
-        return None
-    for name, patterns in DEVICE_CLASSES.items():
-        if any(device == p or (p.endswith("_") and device.startswith(p)) for p in patterns):
-            return name
-    return None
 
 
 # ------------------------------------------------------------------ benchmark lookups
@@ -139,68 +113,48 @@ class BenchmarkTables:
 # ------------------------------------------------------------------ loading
 
 
-def objective_set(record: dict[str, Any]) -> str:
-    """The run's objective-set name (``objective_set_name``: trial-log columns joined by ``+``)."""
-    return "+".join(o["column"] for o in record["objectives"])
+FINAL_COLUMNS = [
+    *RUN_KEY,
+    "specs",
+    "error_objective",
+    "cost_objective",
+    "device",
+    "device_class",
+    "n_trials",
+    "sim_time",
+    "end_time",
+    "hv_regret",
+    "hv_regret_final",
+    "front_size",
+    "igd_plus",
+    "front_hv",
+    "run_dir",
+]
+CANONICAL = {"benchmark": "family"}  # MO table column -> the runs frame's
 
 
-def run_end(record: dict[str, Any], trials: pd.DataFrame) -> float:
-    """Simulated end of a run: its time budget when the time limit stopped it, else its last trial's finish."""
-    budget = record.get("budget") or {}
-    limit, max_evals = budget.get("max_sim_seconds"), budget.get("max_evals")
-    if limit is not None and (max_evals is None or len(trials) < max_evals):
-        return float(limit)
-    return float(trials["sim_time"].iloc[-1]) if len(trials) else 0.0
+def load_mo(run_dirs: Sequence[Path]) -> Runs:
+    """Multi-objective runs (``runs.load_runs``), refusing any other run."""
+    refusal = "is not a multi-objective run (run.json has no multi_objective: true)"
+    return load_runs(run_dirs, ["family", "task", "objectives", "optimizer", "seed"], kinds=[MO], refusal=refusal)
 
 
 def load_mo_runs(run_dirs: Sequence[Path]) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     """(finals: one row per run, trajectories: one row per trial, fronts: one row per final-front point)."""
-    finals, trajs, fronts = [], [], []
-    for run in map(Path, run_dirs):
-        rec = read_record(run)
-        if not rec.get("multi_objective"):
-            raise InputError("runs", str(run), "is not a multi-objective run (run.json has no multi_objective: true)")
-        trials = read_trials(run, ["trial", "sim_time", *METRICS, "front_size"]).sort_values("trial", kind="stable")
-        if trials.empty:
-            raise InputError("runs", str(run), "the trial log has no trials")
-        columns = [o["column"] for o in rec["objectives"]]
-        device = next((d for d in map(objective_device, columns[1:]) if d), None)
-        ident = {
-            "benchmark": rec["benchmark"]["family"],
-            "task": rec["dataset"],
-            "objectives": objective_set(rec),
-            "optimizer": rec["optimizer"],
-            "seed": int(rec["seed"]),
-        }
-        last = trials.iloc[-1]
-        finals.append(
-            ident
-            | {
-                "specs": "|".join(o["name"] for o in rec["objectives"]),
-                "error_objective": columns[0],
-                "cost_objective": columns[1],
-                "device": device,
-                "device_class": device_class(device),
-                "n_trials": len(trials),
-                "sim_time": float(last["sim_time"]),
-                "end_time": run_end(rec, trials),
-                "hv_regret": float(last["hv_regret"]),
-                "hv_regret_final": float(last["hv_regret_final"]),
-                "front_size": int(last["front_size"]),
-                "igd_plus": float(rec.get("igd_plus", np.nan)),
-                "front_hv": float((rec.get("front") or {}).get("hv", np.nan)),
-                "run_dir": str(run),
-            }
-        )
-        trajs.append(trials[["sim_time", *METRICS]].assign(**ident))
-        for point in rec.get("final_front") or []:
-            fronts.append(ident | {"code": int(point["code"])})
-    finals_df = pd.DataFrame(finals)
-    dup = finals_df[finals_df.duplicated(RUN_KEY, keep=False)]
-    if not dup.empty:
-        raise InputError("runs", sorted(dup["run_dir"]), "are the same run (task, objectives, optimizer, seed) given twice")
-    fronts_df = pd.DataFrame(fronts, columns=[*RUN_KEY, "code"])
-    return finals_df.sort_values(RUN_KEY, ignore_index=True), pd.concat(trajs, ignore_index=True), fronts_df
+    return mo_frames(load_mo(run_dirs))
+
+
+def mo_frames(runs: Runs) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    rename = {"family": "benchmark"}
+    finals = runs.finals.rename(columns=rename)[FINAL_COLUMNS]
+    trajs = runs.trajectories.rename(columns=rename)[["evals", "sim_time", *METRICS, *RUN_KEY]]
+    ident = finals.set_index("run_dir")[RUN_KEY]
+    fronts = [
+        dict(ident.loc[run]) | {"code": int(point["code"])}
+        for run, record in runs.records.items()
+        for point in record.get("final_front") or []
+    ]
+    return finals, trajs, pd.DataFrame(fronts, columns=[*RUN_KEY, "code"])
 
 
 def load_so_incumbents(run_dirs: Sequence[Path]) -> pd.DataFrame:
@@ -230,50 +184,14 @@ def load_so_incumbents(run_dirs: Sequence[Path]) -> pd.DataFrame:
 # ------------------------------------------------------------------ curves
 
 
-def group_rng(key: tuple) -> np.random.Generator:
-    return np.random.default_rng([BOOT_SEED, zlib.crc32("|".join(map(str, key)).encode())])
-
-
 def hv_curves(finals: pd.DataFrame, trajs: pd.DataFrame, n_grid: int = N_GRID, n_boot: int = N_BOOT) -> pd.DataFrame:
-    """Per task x optimizer x metric x point of the task's time grid: mean/median with bootstrap bands.
-
-    The grid (log-spaced, from the task's earliest first-trial finish to its latest run end) is shared by
-    all optimizers of a task; a run has no value before its first trial and after its end (NaN), and a
-    grid point where some seed has no value has no statistics (as in ``analysis aggregate``).
-    """
-    rows = []
-    ends = finals.set_index(RUN_KEY)["end_time"]
-    for task, g in trajs.groupby(TASK_KEY, sort=True):
-        first = g.groupby(["optimizer", "seed"])["sim_time"].min().to_numpy(float)
-        task_ends = finals[(finals[TASK_KEY] == pd.Series(task, index=TASK_KEY)).all(axis=1)]["end_time"].to_numpy(float)
-        grid = time_grid(first, task_ends, n_grid)
-        for optimizer, o in g.groupby("optimizer", sort=True):
-            seeds = sorted(o["seed"].unique())
-            idx = resample_indices(len(seeds), group_rng((*task, optimizer)), n_boot)
-            for m in METRICS:
-                values = np.full((len(seeds), len(grid)), np.nan)
-                for i, s in enumerate(seeds):
-                    r = o[o["seed"] == s].sort_values("sim_time", kind="stable")
-                    v = step_values(r["sim_time"].to_numpy(float), r[m].to_numpy(float), grid)
-                    values[i] = np.where(grid > ends[(*task, optimizer, s)], np.nan, v)
-                bands = bootstrap_bands(values, idx)
-                frame = pd.DataFrame({"sim_time": grid, "n_runs": len(seeds), **bands})
-                rows.append(frame.assign(**dict(zip(TASK_KEY, task, strict=True)), optimizer=optimizer, metric=m))
-    cols = [
-        *TASK_KEY,
-        "optimizer",
-        "metric",
-        "sim_time",
-        "n_runs",
-        "n_seeds",
-        "mean",
-        "mean_lo",
-        "mean_hi",
-        "median",
-        "median_lo",
-        "median_hi",
-    ]
-    return pd.concat(rows, ignore_index=True)[cols] if rows else pd.DataFrame(columns=cols)
+    """Per task x optimizer x metric x point of the task's time grid: mean/median with bootstrap bands
+    (``curves.anytime_curves``; the grid is shared by all optimizers of a task, a run has no value before
+    its first trial and after its end)."""
+    f = finals.rename(columns=CANONICAL).assign(protocol="", time_limited=False)
+    t = trajs.rename(columns=CANONICAL).assign(protocol="")
+    _, bands = anytime_curves(f, t, ["family", *TASK_KEY[1:], "optimizer"], list(METRICS), n_grid=n_grid, n_boot=n_boot)
+    return bands.rename(columns={"family": "benchmark"})
 
 
 def values_at(finals: pd.DataFrame, trajs: pd.DataFrame, fractions: Sequence[float] = TIME_FRACTIONS, metric: str = METRIC) -> pd.DataFrame:
@@ -298,41 +216,26 @@ def task_label(benchmark: str, task: str, objectives: str) -> str:
     return f"{benchmark}/{task}/{objectives}"
 
 
-def as_stats_frame(frame: pd.DataFrame, protocol: pd.Series | str = "mo") -> pd.DataFrame:
-    """``nashpo.analysis.stats`` groups tasks by (protocol, dataset): the MO task label goes into ``dataset``."""
-    out = frame.copy()
-    out["dataset"] = [task_label(*k) for k in out[TASK_KEY].itertuples(index=False)]
-    out["protocol"] = protocol
-    return out
-
-
-def with_task_columns(table: pd.DataFrame, finals: pd.DataFrame) -> pd.DataFrame:
-    """Replace the stats module's protocol/dataset by benchmark, task, objectives."""
-    tasks = finals[TASK_KEY].drop_duplicates()
-    labels = {task_label(*k): k for k in tasks.itertuples(index=False)}
-    out = table.drop(columns=["protocol"]).rename(columns={"dataset": "task_label"})
-    keys = [labels.get(lbl, (None, None, None)) for lbl in out["task_label"]]
-    for i, c in enumerate(TASK_KEY):
-        out.insert(i, c, [k[i] for k in keys])
-    return out.drop(columns=["task_label"])
+def by_label(table: pd.DataFrame, first: Sequence[str] = ()) -> pd.DataFrame:
+    """Rows ordered by (``first`` columns, task label ``benchmark/task/objectives``), stable within a task."""
+    order = table.assign(_label=[task_label(*k) for k in table[TASK_KEY].itertuples(index=False)])
+    return order.sort_values([*first, "_label"], kind="stable").drop(columns="_label").reset_index(drop=True)
 
 
 def mo_wilcoxon(finals: pd.DataFrame, metric: str = METRIC) -> pd.DataFrame:
-    return with_task_columns(pairwise_wilcoxon(as_stats_frame(finals), metric), finals)
+    return by_label(pairwise_wilcoxon(finals, metric, task=TASK_KEY))
 
 
 def wilcoxon_at_time(finals: pd.DataFrame, at: pd.DataFrame, metric: str = METRIC) -> pd.DataFrame:
     """Pairwise Wilcoxon/Holm per task at each budget fraction (Holm within task and fraction)."""
     if at.empty:
         return pd.DataFrame()
-    frame = as_stats_frame(at, protocol=at["fraction"].map(lambda f: f"{f:g}"))
-    table = pairwise_wilcoxon(frame, metric)
-    table.insert(0, "fraction", table["protocol"].astype(float))
-    return with_task_columns(table, finals)
+    table = by_label(pairwise_wilcoxon(at, metric, task=["fraction", *TASK_KEY]), ["fraction"])
+    return table[[*TASK_KEY, "fraction", *[c for c in table.columns if c not in (*TASK_KEY, "fraction")]]]
 
 
 def mo_friedman(finals: pd.DataFrame, metric: str = METRIC) -> tuple[pd.DataFrame, pd.DataFrame]:
-    return friedman_nemenyi(as_stats_frame(finals), metric)
+    return friedman_nemenyi(finals, metric, task=TASK_KEY)
 
 
 def summary_table(finals: pd.DataFrame, friedman: pd.DataFrame, metric: str = METRIC) -> pd.DataFrame:
@@ -511,7 +414,7 @@ def mo_tables(
     run_dirs: Sequence[Path], so_dirs: Sequence[Path] = (), tables: Tables | None = None, log: TextIO = sys.stderr
 ) -> dict[str, pd.DataFrame]:
     tables = tables or BenchmarkTables()
-    finals, trajs, fronts = load_mo_runs(run_dirs)
+    finals, trajs, fronts = mo_frames(load_mo(run_dirs))
     n_tasks = finals.groupby(TASK_KEY).ngroups
     print(f"mo: {len(finals)} runs, {n_tasks} tasks, {finals['optimizer'].nunique()} optimizers", file=log)
     points = front_values(fronts, finals, tables)
@@ -553,8 +456,6 @@ def analyse_mo(
 ) -> list[Path]:
     """Every table and figure of the MO analysis into ``out_dir`` (tables written together, figures
     rendered into a temporary folder first; wrap in ``io.stage_outputs`` for all-or-nothing)."""
-    from nashpo.analysis import mo_figures
-
     out_dir = Path(out_dir)
     data = mo_tables(run_dirs, so_dirs, tables, log)
     out_dir.mkdir(parents=True, exist_ok=True)

@@ -1,4 +1,4 @@
-"""Figures and report captions of the multi-objective analysis (``nashpo.analysis.mo``).
+"""Figures and report captions of the multi-objective analysis (``nashpo.analysis.mo`` calls ``render``).
 
 Style, colours, saving and the critical-difference diagram are ``nashpo.analysis.figures``'.
 """
@@ -13,9 +13,11 @@ import numpy as np
 import pandas as pd
 
 from nashpo.analysis import figures as fg
-from nashpo.analysis.mo import EAF_PERCENTILE, METRIC, TASK_KEY
+from nashpo.analysis.runs import MO_METRIC as METRIC
+from nashpo.analysis.runs import MO_TASK_KEY as TASK_KEY
 
 plt = fg.plt
+EAF_PERCENTILE = 50  # the attainment surface drawn per optimizer (``mo.attainment``)
 HV_FLOOR = 1e-4  # log axis: HV regret 0 (the true front reached) is drawn at this floor
 NCOLS = 4
 MO_PALETTE = {"mo_rs": "#7f7f7f", "nsga2": "#2ca02c", "linas": "#d62728", "motpe": "#ff7f0e", "parego": "#1f77b4", "mo_smac_mf": "#17becf"}
@@ -50,15 +52,8 @@ def title(benchmark: str, task: str, objectives: str) -> str:
 
 def task_panels(tasks: pd.DataFrame, width: float = 2.6, height: float = 2.2) -> tuple[plt.Figure, list[tuple[tuple, plt.Axes]]]:
     keys = [tuple(k) for k in tasks[TASK_KEY].drop_duplicates().itertuples(index=False)]
-    ncols = min(NCOLS, len(keys))
-    nrows = -(-len(keys) // ncols)
-    fig, axes = plt.subplots(nrows, ncols, figsize=(max(3.6, width * ncols), height * nrows + 0.4), squeeze=False, layout="constrained")
-    for ax in list(axes.flat)[len(keys) :]:
-        ax.axis("off")
-    panels = list(zip(keys, axes.flat, strict=False))
-    for key, ax in panels:
-        ax.set_title(title(*key))
-    return fig, panels
+    fig, panels = fg.panel_grid({k: title(*k) for k in keys}, width, height, NCOLS, min_width=3.6, pad=0.4)
+    return fig, list(panels.items())
 
 
 def select(frame: pd.DataFrame, key: tuple) -> pd.DataFrame:
@@ -80,24 +75,7 @@ def hv_regret_curves(data: dict[str, pd.DataFrame], out: Path) -> None:
     order = mo_order(curves["optimizer"].unique())
     pal = mo_colours(order)
     fig, panels = task_panels(curves)
-    for key, ax in panels:
-        g = select(curves, key)
-        for o in order:
-            c = g[g["optimizer"] == o].sort_values("sim_time")
-            if c.empty:
-                continue
-            ax.plot(c["sim_time"], c["mean"].clip(lower=HV_FLOOR), color=pal[o], drawstyle="steps-post")
-            ax.fill_between(
-                c["sim_time"],
-                c["mean_lo"].clip(lower=HV_FLOOR),
-                c["mean_hi"].clip(lower=HV_FLOOR),
-                color=pal[o],
-                alpha=0.2,
-                lw=0,
-                step="post",
-            )
-        ax.set(xscale="log", yscale="log", xlabel="simulated time (s)", ylabel="HV regret")
-        ax.grid(True, which="major", alpha=0.4)
+    fg.anytime_panels(dict(panels), curves, TASK_KEY, "sim_time", order, pal, "HV regret", HV_FLOOR)
     legend(fig, order, pal)
     runs = curves.groupby([*TASK_KEY, "optimizer"])["n_runs"].max()
     fg.save(

@@ -1,6 +1,7 @@
 """Significance tests on final test regret (scipy, statsmodels, scikit-posthocs).
 
-A task is a protocol x dataset pair.
+A task is a protocol x dataset pair by default; every test takes the columns naming a task (``task``),
+so the families and the multi-objective analysis call the same functions.
 
 - Per task: pairwise two-sided Wilcoxon signed-rank tests (``scipy.stats.wilcoxon``, zero differences
   dropped, exact p-values for up to 50 pairs without ties) on the final test regret, runs paired by
@@ -34,7 +35,7 @@ from scipy import stats
 from statsmodels.stats.multitest import multipletests
 
 from nashpo.analysis.io import MISSING_RUNS, missing_note, read_missing_runs, read_table, write_tables
-from nashpo.data.sources import DATASETS
+from nashpo.analysis.runs import NB201_DATASETS as DATASETS
 
 TASK = ["protocol", "dataset"]
 ALPHA = 0.05
@@ -62,13 +63,13 @@ def seeds_note(a: str, b: str, seeds_a: set, seeds_b: set) -> str:
     return f"seeds differ (only {a}: {only_a}; only {b}: {only_b}); tested the {len(common)} common seeds"
 
 
-def wilcoxon_pair(task: tuple, g: pd.DataFrame, a: str, b: str, metric: str) -> dict:
+def wilcoxon_pair(task: tuple, g: pd.DataFrame, a: str, b: str, metric: str, task_columns: list[str] = TASK) -> dict:
     va = g[g["optimizer"] == a].set_index("seed")[metric].dropna()
     vb = g[g["optimizer"] == b].set_index("seed")[metric].dropna()
     common = sorted(set(va.index) & set(vb.index))
     x, y = va.loc[common].to_numpy(float), vb.loc[common].to_numpy(float)
     notes = [seeds_note(a, b, set(va.index), set(vb.index))]
-    row = dict(zip(TASK, task, strict=True)) | {
+    row = dict(zip(task_columns, task, strict=True)) | {
         "optimizer_a": a,
         "optimizer_b": b,
         "n_pairs": len(common),
@@ -98,11 +99,12 @@ def wilcoxon_pair(task: tuple, g: pd.DataFrame, a: str, b: str, metric: str) -> 
     return row
 
 
-def pairwise_wilcoxon(finals: pd.DataFrame, metric: str = METRIC, alpha: float = ALPHA) -> pd.DataFrame:
-    """All optimizer pairs per task, Holm-corrected within the task."""
+def pairwise_wilcoxon(finals: pd.DataFrame, metric: str = METRIC, alpha: float = ALPHA, task: list[str] = TASK) -> pd.DataFrame:
+    """All optimizer pairs per task (the ``task`` columns, in sorted order), Holm-corrected within the task."""
     rows = []
-    for task, g in finals.groupby(TASK, sort=True):
-        task_rows = [wilcoxon_pair(task, g, a, b, metric) for a, b in itertools.combinations(sorted(g["optimizer"].unique()), 2)]
+    for key, g in finals.groupby(task, sort=True):
+        pairs = itertools.combinations(sorted(g["optimizer"].unique()), 2)
+        task_rows = [wilcoxon_pair(key, g, a, b, metric, task) for a, b in pairs]
         tested = [r for r in task_rows if np.isfinite(r["p_value"])]
         if tested:
             reject, p_adj, _, _ = multipletests([r["p_value"] for r in tested], alpha=alpha, method="holm")
@@ -114,7 +116,7 @@ def pairwise_wilcoxon(finals: pd.DataFrame, metric: str = METRIC, alpha: float =
             r |= {"correction": f"{CORRECTION} ({len(tested)} tests in the task)", "alpha": alpha}
         rows += task_rows
     columns = [
-        *TASK,
+        *task,
         "optimizer_a",
         "optimizer_b",
         "n_pairs",
@@ -145,17 +147,19 @@ def critical_difference(k: int, n: int, alpha: float = ALPHA) -> float:
     return q_alpha(k, alpha) * float(np.sqrt(k * (k + 1) / (6.0 * n)))
 
 
-def task_matrix(finals: pd.DataFrame, metric: str = METRIC) -> tuple[pd.DataFrame, str]:
+def task_matrix(finals: pd.DataFrame, metric: str = METRIC, task: list[str] = TASK) -> tuple[pd.DataFrame, str]:
     """Tasks x optimizers mean final regret; optimizers missing on a task are dropped (returned note)."""
-    mat = finals.groupby([*TASK, "optimizer"])[metric].mean().unstack("optimizer").dropna(axis=0, how="all")
+    mat = finals.groupby([*task, "optimizer"])[metric].mean().unstack("optimizer").dropna(axis=0, how="all")
     missing = [o for o in mat.columns if mat[o].isna().any()]
     note = f"dropped (missing on some task): {', '.join(missing)}" if missing else ""
     return mat.drop(columns=missing), note
 
 
-def friedman_nemenyi(finals: pd.DataFrame, metric: str = METRIC, alpha: float = ALPHA) -> tuple[pd.DataFrame, pd.DataFrame]:
+def friedman_nemenyi(
+    finals: pd.DataFrame, metric: str = METRIC, alpha: float = ALPHA, task: list[str] = TASK
+) -> tuple[pd.DataFrame, pd.DataFrame]:
     """(Friedman table: one row per optimizer with its average rank; Nemenyi pairs in long form)."""
-    mat, drop_note = task_matrix(finals, metric)
+    mat, drop_note = task_matrix(finals, metric, task)
     n, k = mat.shape
     avg_rank = mat.rank(axis=1, method="average").mean() if n else pd.Series(dtype=float)
     base = {
