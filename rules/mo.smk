@@ -21,14 +21,16 @@ if MO_SETS:
             shared=[
                 SRC / f
                 for f in (
-                    "runner.py",
-                    "runner_mo.py",
-                    "runner_families.py",
+                    "runner/loop.py",
+                    "runner/budget.py",
+                    "runner/fronts.py",
+                    "runner/chunk.py",
+                    "benchmarks/nb201.py",
+                    "benchmarks/grid.py",
                     "objectives.py",
                     "pareto.py",
-                    "benchmark.py",
                     "triallog.py",
-                    "batch.py",
+                    "manifests.py",
                     "optimizers/base.py",
                     "optimizers/finite.py",
                 )
@@ -89,7 +91,7 @@ if MO_SETS:
             runs=mo_search_manifests(),
             so_runs=mo_so_runs(),
             tables=mo_tables(),
-            code=[SRC / "analysis" / f for f in ("mo.py", "mo_figures.py", "stats.py", "figures.py", "aggregate.py")],
+            code=[SRC / "analysis" / f for f in ("mo.py", "mo_keys.py", "mo_figures.py", "stats.py", "figures.py", "aggregate.py")],
         params:
             nashpo=NASHPO,
             data_dir=lambda w, input: os.path.dirname(input.tables[0]),

@@ -36,18 +36,15 @@ import pandas as pd
 
 from nashpo.analysis.aggregate import bootstrap_bands, resample_indices, step_values, time_grid
 from nashpo.analysis.io import write_tables
+from nashpo.analysis.mo_keys import EAF_PERCENTILE, METRIC, RUN_KEY, TASK_KEY
 from nashpo.analysis.stats import friedman_nemenyi, pairwise_wilcoxon
 from nashpo.errors import InputError
 from nashpo.triallog import read_record, read_trials
 
-TASK_KEY = ["benchmark", "task", "objectives"]
-RUN_KEY = [*TASK_KEY, "optimizer", "seed"]
-METRIC = "hv_regret_final"
 METRICS = ("hv_regret_final", "hv_regret")
 N_GRID = 100
 N_BOOT = 1000
 BOOT_SEED = 0
-EAF_PERCENTILE = 50
 TIME_FRACTIONS = (0.1, 0.25, 0.5, 1.0)  # Wilcoxon tests at these fractions of the task's budget
 FINAL_FIDELITY = {"nb201": 200}  # families without fidelities: None
 LATENCY_PREFIX = "latency_"

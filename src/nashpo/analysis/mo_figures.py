@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 
 from nashpo.analysis import figures as fg
-from nashpo.analysis.mo import EAF_PERCENTILE, METRIC, TASK_KEY
+from nashpo.analysis.mo_keys import EAF_PERCENTILE, METRIC, TASK_KEY
 
 plt = fg.plt
 HV_FLOOR = 1e-4  # log axis: HV regret 0 (the true front reached) is drawn at this floor
