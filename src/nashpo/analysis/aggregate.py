@@ -39,7 +39,7 @@ import numpy as np
 import pandas as pd
 
 from nashpo.analysis.io import MISSING_RUNS, missing_runs_table, write_tables
-from nashpo.benchmark import NB201Benchmark
+from nashpo.benchmarks.nb201 import NB201Benchmark
 from nashpo.data.tables import FULL_EPOCHS
 from nashpo.errors import InputError
 from nashpo.space import arch_str

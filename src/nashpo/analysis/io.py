@@ -24,7 +24,7 @@ MISSING_RUNS = "missing_runs"
 def expand_runs(items: Iterable[str | Path]) -> list[Path]:
     """Run folders from arguments; ``@FILE`` reads one folder per line (blank lines and # comments skipped);
     a ``.json`` file is a chunk manifest of ``nashpo run-chunk`` and stands for its run folders."""
-    from nashpo.batch import run_folders
+    from nashpo.manifests import run_folders
 
     out: list[Path] = []
     for item in items:
