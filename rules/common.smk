@@ -131,7 +131,7 @@ def budget_args(dataset):
     return " ".join(args)
 
 
-# Seeds in chunks: one search job (and one export job) per chunk of seeds (see src/nashpo/batch.py).
+# Seeds in chunks: one search job (and one export job) per chunk of seeds (see src/nashpo/manifests.py).
 SEEDS_PER_JOB = config.get("seeds_per_job", 10)
 
 
@@ -142,7 +142,7 @@ def optimizer_seeds(optimizer):
 
 
 def seed_chunks(optimizer):
-    from nashpo.batch import chunks
+    from nashpo.manifests import chunks
 
     return chunks(optimizer_seeds(optimizer), SEEDS_PER_JOB)
 
@@ -285,7 +285,7 @@ FAMILY_ANALYSIS_FILES = [  # beside anytime_time.png and wilcoxon.csv (in the re
 
 def family_manifests(families=None):
     """One chunk manifest per family x task x single-fidelity optimizer x chunk of seeds."""
-    from nashpo.batch import chunks
+    from nashpo.manifests import chunks
 
     out = []
     for family, spec in FAMILIES_CFG.items():
@@ -367,7 +367,7 @@ def mo_budget(benchmark, task):
 
 
 def mo_seed_chunks(optimizer):
-    from nashpo.batch import chunks
+    from nashpo.manifests import chunks
 
     n = (MO_CFG.get("seeds_by_optimizer") or {}).get(optimizer, MO_CFG.get("seeds", 10))
     return chunks(range(n), SEEDS_PER_JOB)

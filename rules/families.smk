@@ -26,7 +26,7 @@ rule family_search:
     input:
         table=f"{DATA_DIR}/{{family}}_{{task}}.parquet",
         adapter=lambda w: adapter_file(w.optimizer),
-        shared=[SRC / "runner.py", SRC / "runner_families.py", SRC / "optimizers" / "base.py", SRC / "optimizers" / "finite.py", SRC / "triallog.py", SRC / "batch.py"],
+        shared=[SRC / "runner" / "loop.py", SRC / "runner" / "budget.py", SRC / "runner" / "chunk.py", SRC / "benchmarks" / "grid.py", SRC / "optimizers" / "base.py", SRC / "optimizers" / "finite.py", SRC / "triallog.py", SRC / "manifests.py"],
     params:
         nashpo=NASHPO,
         data_dir=lambda w, input: os.path.dirname(input.table),

@@ -21,14 +21,16 @@ if MO_SETS:
             shared=[
                 SRC / f
                 for f in (
-                    "runner.py",
-                    "runner_mo.py",
-                    "runner_families.py",
+                    "runner/loop.py",
+                    "runner/budget.py",
+                    "runner/fronts.py",
+                    "runner/chunk.py",
+                    "benchmarks/nb201.py",
+                    "benchmarks/grid.py",
                     "objectives.py",
                     "pareto.py",
-                    "benchmark.py",
                     "triallog.py",
-                    "batch.py",
+                    "manifests.py",
                     "optimizers/base.py",
                     "optimizers/finite.py",
                 )

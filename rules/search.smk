@@ -1,12 +1,12 @@
 rule search:
     """One optimizer x dataset x chunk of seeds in one process, one atomic run folder per seed
-    (chunk rule: src/nashpo/batch.py); the adapter file is an input."""
+    (chunk rule: src/nashpo/manifests.py); the adapter file is an input."""
     output:
         f"{RESULTS}/runs/{{dataset}}/{{optimizer}}/seeds_{{chunk}}.json",
     input:
         table=f"{DATA_DIR}/nb201_{{dataset}}.parquet",
         adapter=lambda w: adapter_file(w.optimizer),
-        shared=[SRC / "runner.py", SRC / "runner_families.py", SRC / "benchmark.py", SRC / "optimizers" / "base.py", SRC / "triallog.py", SRC / "batch.py"],
+        shared=[SRC / "runner" / "loop.py", SRC / "runner" / "budget.py", SRC / "runner" / "chunk.py", SRC / "benchmarks" / "nb201.py", SRC / "optimizers" / "base.py", SRC / "triallog.py", SRC / "manifests.py"],
     params:
         nashpo=NASHPO,
         data_dir=lambda w, input: os.path.dirname(input.table),

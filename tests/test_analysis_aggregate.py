@@ -13,7 +13,7 @@ from nashpo.analysis import aggregate as agg
 from nashpo.analysis import curves as cv
 from nashpo.analysis.io import expand_runs
 from nashpo.analysis.runs import load_runs
-from nashpo.benchmark import NB201Benchmark
+from nashpo.benchmarks.nb201 import NB201Benchmark
 from nashpo.errors import InputError
 
 # Hand-made runs on cifar10: per trial (finish time, regret of the incumbent below the oracle, in pp).

@@ -15,7 +15,7 @@ import pytest
 from scipy import stats as st
 
 from nashpo.analysis.figures import PAPER_FIGURES
-from nashpo.benchmark import NB201Benchmark
+from nashpo.benchmarks.nb201 import NB201Benchmark
 from nashpo.export.deepcave import trials_to_deepcave
 from nashpo.runner import Budget, run_search
 from nashpo.triallog import read_record

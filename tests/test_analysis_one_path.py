@@ -16,7 +16,7 @@ from scipy import stats
 from nashpo.analysis import aggregate as agg
 from nashpo.analysis import families, mo
 from nashpo.analysis.stats import friedman_nemenyi, pairwise_wilcoxon
-from nashpo.benchmark import NB201Benchmark
+from nashpo.benchmarks.nb201 import NB201Benchmark
 from nashpo.runner import Budget, run_search
 
 OPTIMIZERS = ("rs", "re")

@@ -10,7 +10,7 @@ import pytest
 from scipy import stats as st
 
 from nashpo.analysis import transfer as tr
-from nashpo.benchmark import NB201Benchmark
+from nashpo.benchmarks.nb201 import NB201Benchmark
 from nashpo.data.sources import DATASETS
 from nashpo.errors import DataError
 from nashpo.space import N_ARCHS, parse_arch_str

@@ -11,10 +11,12 @@ import pandas as pd
 import pytest
 
 from nashpo.analysis.io import expand_runs
-from nashpo.batch import chunks, export_chunk, parse_seeds, run_chunk, run_folders
 from nashpo.errors import InputError
+from nashpo.export.chunk import export_chunk
 from nashpo.export.deepcave import load_export
+from nashpo.manifests import chunks, parse_seeds, run_folders
 from nashpo.runner import Budget, run_search
+from nashpo.runner.chunk import run_chunk
 from nashpo.triallog import TIMING_COLUMNS, read_record, read_trials
 
 

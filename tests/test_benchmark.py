@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from nashpo.benchmark import NB201Benchmark
+from nashpo.benchmarks.nb201 import NB201Benchmark
 from nashpo.data.sources import shb_pickle_path
 from nashpo.errors import DataError, InputError
 from nashpo.space import N_ARCHS, code_to_config, code_to_dict, parse_arch_str
@@ -133,7 +133,7 @@ def test_bad_dataset_and_index(data_dir: Path, data_dir_shb: Path) -> None:
 def test_cold_start_imports_neither_pandas_nor_configspace(data_dir: Path) -> None:
     """Loading a table and querying must stay free of the slow imports (see docs/performance.md)."""
     code = (
-        "import sys; from nashpo.benchmark import NB201Benchmark; b = NB201Benchmark('cifar10', sys.argv[1]);"
+        "import sys; from nashpo.benchmarks.nb201 import NB201Benchmark; b = NB201Benchmark('cifar10', sys.argv[1]);"
         "b.query_code(5, 12); b.query('|none~0|+|none~0|none~1|+|none~0|none~1|none~2|', 200); b.query_index(3);"
         "print(sorted(m for m in ('pandas', 'ConfigSpace', 'pyarrow.dataset') if m in sys.modules))"
     )

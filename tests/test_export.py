@@ -300,7 +300,7 @@ def test_dehb_native_folder_from_dehb_itself(data_dir: Path, tmp_path: Path, mon
     """A real DEHB run driven directly (not through nashpo), then converted."""
     from dehb import DEHB
 
-    from nashpo.benchmark import NB201Benchmark
+    from nashpo.benchmarks.nb201 import NB201Benchmark
     from nashpo.space import build_configspace
 
     monkeypatch.chdir(tmp_path)

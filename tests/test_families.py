@@ -19,9 +19,9 @@ import numpy as np
 import pytest
 from ConfigSpace import Configuration, ConfigurationSpace
 
-from nashpo.benchmark import NB201Benchmark
 from nashpo.benchmarks import FAMILIES, get_family, tasks_of
 from nashpo.benchmarks.base import NAME_RE, RESERVED_NAMES, Family, Task
+from nashpo.benchmarks.nb201 import NB201Benchmark
 from nashpo.data.shb import prepare_grid
 from nashpo.data.sources import DATASETS
 from nashpo.errors import DataError, InputError

@@ -13,8 +13,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from nashpo.benchmarks.nb201 import HELP_DEVICES
 from nashpo.errors import InputError
-from nashpo.objectives import HELP_DEVICES, objective_matrix, objective_set_name, parse_objectives
+from nashpo.objectives import objective_matrix, objective_set_name, parse_objectives
 from nashpo.pareto import REF, front_from_matrix, hv_regret, hypervolume, igd_plus, true_front
 from nashpo.runner import Budget, run_search
 from nashpo.triallog import SCHEMA, TIMING_COLUMNS
@@ -55,7 +56,7 @@ def grid_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="module")
 def cifar10(data_dir: Path):
-    from nashpo.benchmark import NB201Benchmark
+    from nashpo.benchmarks.nb201 import NB201Benchmark
 
     return NB201Benchmark("cifar10", data_dir)
 
@@ -230,7 +231,7 @@ def test_nb201_mo_run(nb201_mo_run: Path, cifar10) -> None:
 
 
 def test_mo_rs_keeps_the_nondominated_set(data_dir: Path, tmp_path: Path) -> None:
-    from nashpo.benchmark import NB201Benchmark
+    from nashpo.benchmarks.nb201 import NB201Benchmark
     from nashpo.optimizers.base import TrialValue
     from nashpo.optimizers.mo_rs import MORandomSearch
     from nashpo.space import config_to_code

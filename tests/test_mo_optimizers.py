@@ -125,7 +125,7 @@ def test_runs_complete_with_table_values_and_are_deterministic_across_processes(
     objs = parse_objectives(family, spec)
     assert [o["column"] for o in record["objectives"]] == [o.column for o in objs]
     if family == "nb201":
-        from nashpo.benchmark import NB201Benchmark
+        from nashpo.benchmarks.nb201 import NB201Benchmark
 
         bench = NB201Benchmark(task, tables)
         codes, epochs = log["arch_code"].to_numpy(), log["epochs"].to_numpy()

@@ -9,9 +9,9 @@ import pandas as pd
 import pytest
 
 from nashpo.analysis.nb201_table import PUBLISHED, PUBLISHED_N, PUBLISHED_OPTIMAL, nb201_table
-from nashpo.batch import run_chunk
 from nashpo.errors import InputError
 from nashpo.runner import Budget
+from nashpo.runner.chunk import run_chunk
 
 SEEDS = list(range(100))
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from nashpo.benchmark import NB201Benchmark
+from nashpo.benchmarks.nb201 import NB201Benchmark
 from nashpo.errors import InputError
 from nashpo.optimizers import get_optimizer_class
 from nashpo.optimizers.base import TrialValue

@@ -16,7 +16,7 @@ import pytest
 from deepcave.runs.converters.smac3v2 import SMAC3v2Run
 from smac import HyperparameterOptimizationFacade, Scenario
 
-from nashpo.benchmark import NB201Benchmark
+from nashpo.benchmarks.nb201 import NB201Benchmark
 from nashpo.errors import InputError
 from nashpo.optimizers.base import TrialValue
 from nashpo.optimizers.smac_bo import SMACBO, leaf_cap

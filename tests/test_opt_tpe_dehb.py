@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from nashpo.benchmark import NB201Benchmark
+from nashpo.benchmarks.nb201 import NB201Benchmark
 from nashpo.errors import InputError
 from nashpo.optimizers.base import TrialValue
 from nashpo.optimizers.dehb import DEHBOptimizer, auto_eta, n_rungs, rung_to_epochs

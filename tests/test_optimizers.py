@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from nashpo.benchmark import NB201Benchmark
+from nashpo.benchmarks.nb201 import NB201Benchmark
 from nashpo.errors import InputError
 from nashpo.optimizers import REGISTRY, adapter_source, get_optimizer_class
 from nashpo.optimizers.re import mutate

@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from nashpo.benchmark import NB201Benchmark
+from nashpo.benchmarks.nb201 import NB201Benchmark
 from nashpo.errors import InputError
 from nashpo.runner import Budget, run_search
 from nashpo.space import EDGE_NAMES, arch_str, config_to_code

@@ -12,11 +12,12 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, NoReturn
 
+from nashpo.arguments import add_objectives_argument, fidelities_arg, hyperparameters_arg, objectives_arg
 from nashpo.errors import NashpoError
 
 HASH_SEED = "0"
 # Modules with ``add_commands(subparsers)``; each adds its own subcommands.
-COMMAND_MODULES = ["nashpo.cli", "nashpo.export.cli", "nashpo.analysis.cli", "nashpo.batch"]
+COMMAND_MODULES = ["nashpo.cli", "nashpo.export.cli", "nashpo.analysis.cli", "nashpo.runner.chunk", "nashpo.export.chunk"]
 
 
 def _ensure_hash_seed(argv: Sequence[str]) -> None:
@@ -47,8 +48,8 @@ def cmd_space(args: argparse.Namespace) -> None:
 def cmd_query(args: argparse.Namespace) -> None:
     import numpy as np
 
-    from nashpo.benchmark import NB201Benchmark
     from nashpo.benchmarks import commands
+    from nashpo.benchmarks.nb201 import NB201Benchmark
     from nashpo.errors import InputError
 
     if commands.wants_family_path(args) or args.dataset is None:
@@ -72,8 +73,8 @@ def cmd_query(args: argparse.Namespace) -> None:
 def cmd_oracle(args: argparse.Namespace) -> None:
     import pandas as pd
 
-    from nashpo.benchmark import NB201Benchmark
     from nashpo.benchmarks import commands
+    from nashpo.benchmarks.nb201 import NB201Benchmark
     from nashpo.data.sources import DATASETS, check_dataset
 
     if args.benchmark != "nb201":
@@ -159,41 +160,6 @@ def _naslib_line(info: dict[str, Any]) -> str:
     n, total = info["architectures"], N_ARCHS
     usable = "complete: per-epoch fidelities usable" if info["complete"] else "PARTIAL: not usable for tables (prepare refuses it)"
     return f"{info['path']}: {n} of {total} architectures, {info['epochs']} epochs; {usable}"
-
-
-def hyperparameters_arg(text: str | None) -> dict[str, Any]:
-    """``--hp``: a JSON object, or one line naming the problem."""
-    from nashpo.errors import InputError
-
-    try:
-        hp = json.loads(text) if text else {}
-    except json.JSONDecodeError as exc:
-        raise InputError("hp", text, f"is not valid JSON ({exc.msg} at character {exc.pos})") from None
-    if not isinstance(hp, dict):
-        raise InputError("hp", text, "must be a JSON object")
-    return hp
-
-
-def fidelities_arg(text: str | None) -> list[int] | None:
-    """``--fidelities``: comma-separated whole epochs."""
-    from nashpo.errors import InputError
-
-    try:
-        return [int(f) for f in text.split(",")] if text else None
-    except ValueError:
-        raise InputError("fidelities", text, "must be comma-separated whole epochs, e.g. 12,200") from None
-
-
-def objectives_arg(text: str | None) -> list[str] | None:
-    """``--objectives``: comma-separated objective specs (checked against the family by the runner)."""
-    return [part.strip() for part in text.split(",")] if text is not None else None
-
-
-def add_objectives_argument(p: argparse.ArgumentParser) -> None:
-    p.add_argument(
-        "--objectives",
-        help="comma-separated objectives, error first; two run a multi-objective search, e.g. valid_error,latency:pixel3 (docs/multi_objective.md)",
-    )
 
 
 def cmd_run(args: argparse.Namespace) -> None:

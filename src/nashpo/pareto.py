@@ -22,7 +22,9 @@ from typing import Any
 import moocore
 import numpy as np
 
-from nashpo.objectives import NB201_SEARCH_FIDELITY, Objective, objective_matrix, open_task
+from nashpo.benchmarks import get_family
+from nashpo.benchmarks.base import Objective
+from nashpo.objectives import objective_matrix, open_task
 
 REF = 1.1
 
@@ -83,11 +85,12 @@ def front_from_matrix(
 def true_front(
     benchmark: str, task: Any, objs: Sequence[Objective], fidelity: int | None = None, data_dir: str | Path | None = None
 ) -> TrueFront:
-    """The exact front of ``task`` (a name or an opened task) for ``objs`` at ``fidelity`` (NB201:
-    default 12 epochs, the proxy protocol's search fidelity). Cached per opened table."""
+    """The exact front of ``task`` (a name or an opened task) for ``objs`` at ``fidelity`` (default:
+    the family's ``default_fidelity``; NB201: 12 epochs, the proxy protocol's search fidelity).
+    Cached per opened table."""
     table = open_task(benchmark, task, data_dir)
-    if benchmark == "nb201" and fidelity is None:
-        fidelity = NB201_SEARCH_FIDELITY
+    if fidelity is None:
+        fidelity = get_family(benchmark).default_fidelity
     return _cached_front(benchmark, table, tuple(objs), fidelity)
 
 

@@ -38,7 +38,7 @@ only, no fidelities and no test split, so the columns are
 | inc_regret_norm | ``inc_regret`` / (worst - best objective of the task): 0 = oracle, 1 = worst config |
 | inc_quantile | share of the task's configurations with a lower objective than the incumbent (seed means): 0 = oracle; scale-free, for ranking across tasks |
 
-Multi-objective runs (``nashpo.runner_mo``; docs/multi_objective.md) add, after the columns above:
+Multi-objective runs (``nashpo.runner.fronts``; docs/multi_objective.md) add, after the columns above:
 
 | column | meaning |
 |---|---|

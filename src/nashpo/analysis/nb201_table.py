@@ -27,7 +27,7 @@ import pandas as pd
 
 from nashpo.analysis.io import expand_runs
 from nashpo.atomic import write_text_atomic
-from nashpo.benchmark import NB201Benchmark
+from nashpo.benchmarks.nb201 import NB201Benchmark
 from nashpo.data.sources import DATASETS
 from nashpo.data.tables import FULL_EPOCHS
 from nashpo.errors import InputError

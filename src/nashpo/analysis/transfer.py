@@ -23,7 +23,7 @@ import pandas as pd
 from scipy import stats
 
 from nashpo.analysis.io import read_table, write_tables
-from nashpo.benchmark import NB201Benchmark
+from nashpo.benchmarks.nb201 import NB201Benchmark
 from nashpo.data.sources import DATASETS
 from nashpo.data.tables import FULL_EPOCHS
 from nashpo.space import N_ARCHS, arch_str

@@ -1,10 +1,12 @@
-"""What every benchmark family provides: tasks, a finite search space, metrics with a direction.
+"""What every benchmark family provides: tasks, a finite search space, metrics with a direction,
+the objectives a search may minimise, and the runner's view of a search on one of its tasks.
 
 A *family* is one collection of tabular benchmarks over one search space (NB201, HPOLib FCNet,
 HPOBench MLP); a *task* is one dataset inside it. Every configuration of a family's finite
 space has an integer *code* 0..n_configs-1, the row of the family's per-task table.
 
-Families never advance a clock and never see an optimizer: the runner queries them.
+Families never advance a clock and never see an optimizer: the runner queries them through a
+``View`` the family builds (``Family.view``), the same way for every family.
 """
 
 from __future__ import annotations
@@ -88,6 +90,23 @@ class Metric:
         return int(np.nanargmin(values) if self.direction == "minimize" else np.nanargmax(values))
 
 
+@dataclass(frozen=True)
+class Objective:
+    """One minimised objective of a family: ``value = offset + scale * table[metric]``."""
+
+    spec: str  # as the user writes it, e.g. "latency:pixel3"
+    column: str  # trial-log column, e.g. "latency_pixel3"
+    metric: str  # the family table's column (NB201 per-fidelity metrics without "@epochs")
+    unit: str
+    label: str  # axis label
+    offset: float = 0.0
+    scale: float = 1.0
+    per_fidelity: bool = False  # NB201: the value depends on the evaluated epochs
+
+    def value(self, raw: Any) -> Any:
+        return self.offset + self.scale * raw
+
+
 def _show(choices: Sequence[Value]) -> str:
     return ", ".join(str(c) for c in choices)
 
@@ -115,6 +134,50 @@ class Task(Protocol):
 
     @property
     def provenance(self) -> dict[str, Any]: ...
+
+
+class View(Protocol):
+    """What the runner's one loop asks a family about one search on one of its tasks: the space,
+    a configuration's code, the query and its simulated cost, the minimised single objective, the
+    trial-log columns of a trial (with the incumbent), progress, and the family's run-record part."""
+
+    family: str
+    task: str
+    table: Any  # the opened task the objectives are read from
+    label: str
+    fids: list[int]
+    reference_fidelity: int | None  # multi-objective runs: the fidelity whose trials form the front
+    final_fidelity: int | None
+
+    def check_budget(self, budget: Any, max_evaluations: int) -> None:
+        """Refuse a time budget that even the most expensive trials cannot use up within the cap."""
+        ...
+
+    def schema(self) -> Any: ...
+
+    def space(self, seed: int) -> Any: ...
+
+    def encode(self, config: Any) -> int: ...
+
+    def query(self, code: int, epochs: int, rng: np.random.Generator | None) -> tuple[dict[str, float], float]: ...
+
+    def objective(self, res: dict[str, float]) -> float: ...
+
+    def stop(self, epochs: int, cost: float, sim: float) -> dict[str, Any]: ...
+
+    def row(self, n: int, code: int, epochs: int, res: dict[str, float]) -> dict[str, Any]: ...
+
+    def status(self) -> str:
+        """The incumbent part of a progress line."""
+        ...
+
+    def finish(self, log: Any) -> None: ...
+
+    def describe(self, code: int) -> dict[str, Any]: ...
+
+    def record(self) -> dict[str, Any]: ...
+
+    def bounds(self, objective: Objective) -> tuple[float, float]: ...
 
 
 @runtime_checkable
@@ -145,6 +208,39 @@ class Family(Protocol):
     def prepare(self, tasks: Sequence[str] | None = None, data_dir: str | Path | None = None, log: Any = None) -> list[Path]: ...
 
     def metric(self, name: str) -> Metric: ...
+
+    # ------------------------------------------------------------ searches and objectives
+    error_objective: str  # the objective spec every objective set starts with
+    default_fidelity: int | None  # where objective values are read when no fidelity is given
+
+    def load(self, task: Any, data_dir: str | Path | None = None, opened: Any = None) -> Any:
+        """The opened task a search and the objectives read: a task name is opened (``opened`` is
+        reused when it holds that task), an opened task is returned as it is."""
+        ...
+
+    def view(
+        self,
+        task: str,
+        optimizer: str,
+        seed: int,
+        protocol: str | None,
+        fidelities: list[int] | None,
+        multi_fidelity: bool,
+        data_dir: str | Path | None = None,
+        opened: Any = None,
+    ) -> View:
+        """Check the family's part of a search (protocol, fidelities) and open its view."""
+        ...
+
+    def objective_specs(self) -> list[str]:
+        """Every objective spec the family accepts."""
+        ...
+
+    def find_objective(self, spec: str) -> Objective | None: ...
+
+    def objective_values(self, table: Any, objective: Objective, fidelity: int | None) -> np.ndarray:
+        """Seed-mean raw values of ``objective``'s column for every configuration at ``fidelity``."""
+        ...
 
 
 def check_in(field: str, value: Any, allowed: Sequence[str]) -> str:

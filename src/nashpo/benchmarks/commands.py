@@ -81,7 +81,7 @@ def cmd_query(args: argparse.Namespace) -> dict[str, Any]:
     given = [n for n, v in (("arch", args.arch), ("index", args.index), ("config", args.config)) if v is not None]
     if len(given) != 1:
         raise InputError("arch/index/config", None, "give exactly one of --arch, --index or --config")
-    from nashpo.benchmark import NB201Benchmark
+    from nashpo.benchmarks.nb201 import NB201Benchmark
 
     arch: Any = args.arch
     if args.config is not None:

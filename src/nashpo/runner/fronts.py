@@ -1,8 +1,9 @@
-"""Multi-objective searches: what they add to the runner's one loop (``docs/multi_objective.md``).
+"""Multi-objective searches: their tracker in the runner's one loop (``docs/multi_objective.md``).
 
 ``nashpo.runner.run_search(..., objectives=[two specs])`` runs the same loop as every search
-(same simulated clock, budget rule ``Budget.fits`` and stop record, out-dir rules, family views of
-``nashpo.runner_families``) with a ``MOTracker``: the optimizer is told every objective
+(same simulated clock, budget rule ``Budget.fits`` and stop record, out-dir rules, the family's
+view, ``Family.view``) with a ``MOTracker`` in place of the single-objective tracker
+(``nashpo.runner.loop.SingleObjective``, same interface): the optimizer is told every objective
 (``TrialValue.costs``, raw minimised values), and the trial log holds every column of a
 single-objective log of that family (incumbent by the error objective) plus one column per
 objective, ``hv_regret``, ``hv_regret_final`` and ``front_size``.
@@ -23,10 +24,11 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
-from nashpo.objectives import Objective, objective_matrix, objective_set_name
+from nashpo.benchmarks.base import Objective, View
+from nashpo.objectives import objective_matrix, objective_set_name
 from nashpo.optimizers.base import TrialValue
 from nashpo.pareto import REF, hypervolume, igd_plus, true_front
-from nashpo.runner import Progress
+from nashpo.runner.progress import Progress
 
 MO_COLUMNS = ("hv_regret", "hv_regret_final", "front_size")
 
@@ -36,11 +38,6 @@ def mo_schema(base: pa.Schema, objs: Sequence[Objective]) -> pa.Schema:
     fields = list(base) + [pa.field(o.column, pa.float64()) for o in objs if o.column not in base.names]
     fields += [pa.field("hv_regret", pa.float64()), pa.field("hv_regret_final", pa.float64()), pa.field("front_size", pa.int32())]
     return pa.schema(fields)
-
-
-class MOProgress(Progress):
-    def line(self, n: int, sim: float, regret: float, size: float) -> str:
-        return f"[{self.label}] trials {n:>6}  sim {sim:>12.0f}s  front {int(size):>4}  hv_regret {regret:.6g}"
 
 
 # ------------------------------------------------------------------ the run's non-dominated set
@@ -83,7 +80,7 @@ class MOTracker:
     """What a multi-objective run adds to the runner's loop: every objective told, the run's
     non-dominated set at the reference fidelity, its HV regrets, the extra columns and record fields."""
 
-    def __init__(self, view: Any, objs: Sequence[Objective]) -> None:
+    def __init__(self, view: View, objs: Sequence[Objective]) -> None:
         self.view, self.objs = view, tuple(objs)
         self.columns = tuple(o.column for o in objs)
         table = view.table
@@ -94,14 +91,17 @@ class MOTracker:
         self.front = RunFront(len(objs))
         self.regret = self.regret_final = self.reference.hv  # nothing found yet: HV 0
 
+    def optimizer_arguments(self) -> dict[str, Any]:
+        return {"objectives": self.columns}
+
     def schema(self, base: pa.Schema) -> pa.Schema:
         return mo_schema(base, self.objs)
 
-    def progress(self, stream: Any) -> MOProgress:
-        return MOProgress(f"{self.view.label} {objective_set_name(self.objs)}", stream)
+    def progress(self, stream: Any) -> Progress:
+        return Progress(f"{self.view.label} {objective_set_name(self.objs)}", stream, self.status)
 
-    def progress_values(self) -> tuple[float, float]:
-        return self.regret, len(self.front)
+    def status(self) -> str:
+        return f"front {len(self.front):>4}  hv_regret {self.regret:.6g}"
 
     def value(self, code: int, res: dict[str, float], cost: float) -> TrialValue:
         """The objectives as observed: from the query's values (a drawn training seed under noise=seed),
@@ -109,7 +109,8 @@ class MOTracker:
         costs = tuple(float(o.value(res[o.metric])) if o.metric in res else float(self.static[code, j]) for j, o in enumerate(self.objs))
         return TrialValue(cost=costs[0], time=cost, costs=costs)
 
-    def observe(self, n: int, code: int, epochs: int, costs: tuple[float, ...]) -> dict[str, Any]:
+    def observe(self, n: int, code: int, epochs: int, value: TrialValue) -> dict[str, Any]:
+        costs = value.costs
         at_reference = self.view.reference_fidelity is None or epochs == self.view.reference_fidelity
         if at_reference and self.front.add(n, code, np.array(costs)):
             self.regret = self.reference.hv - hypervolume(self.front.points, self.reference)
@@ -147,17 +148,3 @@ class MOTracker:
             "hv_regret_final": self.regret_final,
             "igd_plus": igd_plus(front.points, self.reference) if len(front) else math.inf,
         }
-
-
-def optimizers_of(multi_objective: bool) -> list[str]:
-    """Registered optimizers that are (or are not) multi-objective; imports each adapter (error path only)."""
-    from nashpo.optimizers import REGISTRY, get_optimizer_class
-
-    out = []
-    for name in REGISTRY:
-        try:
-            if get_optimizer_class(name).multi_objective == multi_objective:
-                out.append(name)
-        except ImportError:
-            continue
-    return out
