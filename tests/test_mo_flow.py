@@ -1,4 +1,4 @@
-"""Multi-objective workflow and analysis (nashpo.analysis.mo, rules/mo.smk).
+"""Multi-objective workflow and analysis (nashpo.analysis.mo; tasks with several objectives in the one pipeline).
 
 Analysis tests use small hand-made trial logs and run records that follow the multi-objective trial-log
 contract (hv_regret, hv_regret_final, front_size; run.json multi_objective/objectives/final_front) and a
@@ -16,7 +16,7 @@ import pandas as pd
 import pytest
 import yaml
 from scipy import stats
-from test_workflow import TINY, checkout, planned, snakemake
+from test_workflow import TINY, checkout, cifar10_only, config_lines, planned, snakemake
 
 from nashpo.analysis import mo
 from nashpo.analysis.io import stage_outputs
@@ -262,31 +262,29 @@ def test_analyse_writes_every_output_atomically(study, tmp_path: Path) -> None:
     assert not list(out.iterdir())
 
 
-# ------------------------------------------------------------------ workflow (rules/mo.smk)
+# ------------------------------------------------------------------ workflow (tasks with several objectives)
 
-MO_TINY = {
+MO_OPTIMIZERS = {"mo_rs": {}, "nsga2": {"pop_size": 8}}
+MO_ENTRY = {
+    "family": "nb201",
+    "tasks": ["cifar10"],
+    "objectives": [["valid_error", "latency:pixel3"]],
+    "budget": {"max_evals": 30},
     "seeds": 2,
-    "optimizers": {"mo_rs": {}, "nsga2": {"pop_size": 8}},
-    "tasks": {
-        "nb201": {
-            "datasets": ["cifar10"],
-            "objectives": [["valid_error", "latency:pixel3"]],
-            "budget": {"cifar10": {"max_evals": 30}},
-        }
-    },
 }
 
 
-def mo_config(**mo_changes) -> dict:
-    cfg = yaml.safe_load(yaml.safe_dump(TINY))
-    cfg["datasets"] = ["cifar10"]
-    cfg["multi_objective"] = yaml.safe_load(yaml.safe_dump(MO_TINY)) | mo_changes
+def mo_config(**entry_changes) -> dict:
+    """The tiny single-objective study on cifar10 plus one multi-objective entry (tasks[1])."""
+    cfg = cifar10_only(TINY)
+    cfg["optimizers"] |= yaml.safe_load(yaml.safe_dump(MO_OPTIMIZERS))
+    cfg["tasks"].append(yaml.safe_load(yaml.safe_dump(MO_ENTRY)) | entry_changes)
     return cfg
 
 
 def set_config(root: Path, change) -> None:
     cfg = yaml.safe_load((root / "config.yaml").read_text())
-    change(cfg["multi_objective"])
+    change(cfg)
     (root / "config.yaml").write_text(yaml.safe_dump(cfg))
 
 
@@ -294,39 +292,49 @@ def set_config(root: Path, change) -> None:
 def test_dry_run_fans_out_and_refuses_a_bad_device(tmp_path: Path) -> None:
     cfg = mo_config(seeds=3)
     cfg["seeds_per_job"] = 2  # seeds 0-1 and 2-2: two chunks per optimizer
-    cfg["multi_objective"]["tasks"]["nb201"]["objectives"].append(["valid_error", "latency:titan_rtx_1"])
-    cfg["multi_objective"]["tasks"]["hpolib"] = {
-        "tasks": ["naval_propulsion"],
-        "objectives": [["valid_loss", "model_size"]],
-        "budget": {"naval_propulsion": {"max_evals": 20}},
-    }
+    cfg["tasks"][1]["objectives"].append(["valid_error", "latency:titan_rtx_1"])
+    cfg["tasks"].append(
+        {
+            "family": "hpolib",
+            "tasks": ["naval_propulsion"],
+            "objectives": [["valid_loss", "model_size"]],
+            "budget": {"max_evals": 20},
+            "seeds": 3,
+        }
+    )
     root = checkout(tmp_path, cfg)
     res = snakemake(root, "-n", "-p", "--cores", "1", "mo_all")
     out = res.stdout + res.stderr
     assert res.returncode == 0, out[-3000:]
     counts = planned(root, "mo_all")
     # (1 dataset x 2 devices + 1 FCNet task) x 2 optimizers x 2 chunks
-    assert counts["mo_search"] == 12 and counts["mo_to_deepcave"] == 12 and counts["mo_analysis"] == 1
+    # and the two single-objective cifar10 chunks (rs, re) whose incumbents the analysis draws for contrast
+    assert counts == {"prepare_data": 2, "search": 12 + 2, "to_deepcave": 12, "mo_analysis": 1, "mo_all": 1}
     for path in (
-        "results/mo/runs/nb201/cifar10/valid_error+latency_titan_rtx_1/nsga2/seeds_2-2.json",
-        "results/mo/runs/hpolib/naval_propulsion/valid_loss+model_size/mo_rs/seeds_0-1.json",
-        "results/mo/deepcave/nb201/cifar10/valid_error+latency_pixel3/mo_rs/seeds_0-1.json",
+        "results/runs/nb201/cifar10/valid_error+latency_titan_rtx_1/nsga2/seeds_2-2.json",
+        "results/runs/hpolib/naval_propulsion/valid_loss+model_size/mo_rs/seeds_0-1.json",
+        "results/deepcave/nb201/cifar10/valid_error+latency_pixel3/mo_rs/seeds_0-1.json",
     ):
         assert path in out
     command = next(line for line in out.splitlines() if "run-chunk" in line and "titan_rtx_1/nsga2/seeds_2-2.json" in line)
     assert "--objectives valid_error,latency:titan_rtx_1" in command and "--seeds 2" in command and "--max-evals 30" in command
     # the contrast: the single-objective cifar10 searches feed the analysis
-    assert "--so-runs results/runs/cifar10/re/seeds_0-1.json results/runs/cifar10/rs/seeds_0-1.json --out" in out
+    assert (
+        "--so-runs results/runs/nb201/cifar10/valid_error/re/seeds_0-1.json results/runs/nb201/cifar10/valid_error/rs/seeds_0-1.json --out"
+        in out
+    )
 
-    set_config(root, lambda m: m["tasks"]["nb201"]["objectives"].append(["valid_error", "latency:pixel9"]))
+    set_config(root, lambda c: c["tasks"][1]["objectives"].append(["valid_error", "latency:pixel9"]))
     res = snakemake(root, "-n", "mo_all")
-    lines = [line for line in (res.stdout + res.stderr).splitlines() if line.startswith("config:")]
+    lines = config_lines(res)
     assert res.returncode != 0 and len(lines) == 1
-    assert lines[0].startswith("config: multi_objective.tasks.nb201.objectives='latency:pixel9': unknown for nb201; choose from")
-    set_config(root, lambda m: m["tasks"]["nb201"]["objectives"].pop())
-    set_config(root, lambda m: m["optimizers"].update(rs={}))
+    assert lines[0].startswith("config: tasks[1].objectives='latency:pixel9': unknown for nb201; choose from")
+    set_config(root, lambda c: c["tasks"][1]["objectives"].pop())
+    set_config(root, lambda c: c["tasks"][1].update(optimizers=["mo_rs", "rs"]))
     res = snakemake(root, "-n", "mo_all")
-    assert res.returncode != 0 and "config: multi_objective.optimizers.rs={}: is single-objective; choose from mo_rs" in res.stderr
+    assert res.returncode != 0 and config_lines(res) == [
+        "config: tasks[1].optimizers='rs': is single-objective; the task has several objectives (nb201, objectives valid_error+latency:pixel3)"
+    ]
 
 
 @pytest.fixture(scope="module")
@@ -339,21 +347,22 @@ def mo_done(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.mark.slow
 def test_end_to_end_mo_part(mo_done: Path) -> None:
-    results = mo_done / "results" / "mo"
+    results = mo_done / "results"
     runs = sorted(results.glob("runs/nb201/cifar10/valid_error+latency_pixel3/*/*/run.json"))
     assert len(runs) == 4
     record = json.loads(runs[0].read_text())
     assert record["multi_objective"] and [o["column"] for o in record["objectives"]] == ["valid_error", "latency_pixel3"]
-    assert len(list(results.glob("deepcave/nb201/cifar10/*/*/[0-9]*"))) == 4
-    finals = pd.read_csv(results / "analysis" / "finals.csv")
+    assert len(list(results.glob("deepcave/nb201/cifar10/*+*/*/[0-9]*"))) == 4
+    analysis = results / "analysis" / "multi_objective"
+    finals = pd.read_csv(analysis / "finals.csv")
     assert sorted(finals["optimizer"].unique()) == ["mo_rs", "nsga2"] and len(finals) == 4
     assert (finals["n_trials"] == 30).all() and (finals["hv_regret_final"] >= 0).all()
     assert (finals["device_class"] == "phone").all()
-    saved = pd.read_csv(results / "analysis" / "latency_saved.csv")
+    saved = pd.read_csv(analysis / "latency_saved.csv")
     assert set(saved["optimizer"]) == {"mo_rs", "nsga2"} and (saved["so_reference"].str.startswith(("rs", "re"))).all()
     for stem in ("hv_regret_curves", "final_hv_regret", "cd_diagram", "pareto_nb201"):
-        assert (results / "analysis" / f"{stem}.png").stat().st_size > 5000
-    assert "single-objective" in (results / "analysis" / "pareto_nb201.rst").read_text()
+        assert (analysis / f"{stem}.png").stat().st_size > 5000
+    assert "single-objective" in (analysis / "pareto_nb201.rst").read_text()
 
 
 @pytest.mark.slow
@@ -361,14 +370,14 @@ def test_adding_a_device_adds_only_its_jobs(mo_done: Path, tmp_path: Path) -> No
     root = tmp_path / "study"
     shutil.copytree(mo_done, root, symlinks=True)  # keeps mtimes
     assert planned(root, "mo_all") == {}
-    set_config(root, lambda m: m["tasks"]["nb201"]["objectives"].append(["valid_error", "latency:raspi4"]))
+    set_config(root, lambda c: c["tasks"][1]["objectives"].append(["valid_error", "latency:raspi4"]))
     # its search and export chunks (one chunk per optimizer), then the analysis of every task
-    assert planned(root, "mo_all") == {"mo_search": 2, "mo_to_deepcave": 2, "mo_analysis": 1, "mo_all": 1}
-    set_config(root, lambda m: m["tasks"]["nb201"]["objectives"].pop())
+    assert planned(root, "mo_all") == {"search": 2, "to_deepcave": 2, "mo_analysis": 1, "mo_all": 1}
+    set_config(root, lambda c: c["tasks"][1]["objectives"].pop())
     assert planned(root, "mo_all") == {}
     # one optimizer's hyperparameters: its chunk only
-    set_config(root, lambda m: m["optimizers"]["nsga2"].update(pop_size=6))
-    assert planned(root, "mo_all") == {"mo_search": 1, "mo_to_deepcave": 1, "mo_analysis": 1, "mo_all": 1}
+    set_config(root, lambda c: c["optimizers"]["nsga2"].update(pop_size=6))
+    assert planned(root, "mo_all") == {"search": 1, "to_deepcave": 1, "mo_analysis": 1, "mo_all": 1}
 
 
 @pytest.mark.slow

@@ -60,6 +60,22 @@ def planned(root: Path, *targets: str) -> dict[str, int]:
     return counts
 
 
+def cifar10_only(cfg: dict) -> dict:
+    """A copy of ``cfg`` whose NB201 entry searches cifar10 only."""
+    out = yaml.safe_load(yaml.safe_dump(cfg))
+    entry = out["tasks"][0]
+    entry["tasks"] = ["cifar10"]
+    entry["budget"] = entry["budget"]["per_task"]["cifar10"] if "per_task" in entry["budget"] else entry["budget"]
+    return out
+
+
+def config_lines(res: subprocess.CompletedProcess) -> list[str]:
+    """The lines of a refused run (Snakemake's profile notice left out)."""
+    return [
+        line for line in (res.stdout + res.stderr).splitlines() if line.strip() and not line.startswith("Using workflow specific profile")
+    ]
+
+
 def logs(root: Path) -> dict[str, pd.DataFrame]:
     return {
         str(p.parent.relative_to(root)): read_trials(p.parent).drop(columns=list(TIMING_COLUMNS))
@@ -77,15 +93,18 @@ def done(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def test_end_to_end_outputs(done: Path) -> None:
     results = done / "results"
-    assert len(list((results / "runs").glob("*/*/*/run.json"))) == 8
-    assert len(list((results / "deepcave").glob("*/*/*/trials.csv"))) == 8
+    assert len(list((results / "runs").glob("*/*/*/*/*/run.json"))) == 8
+    assert len(list((results / "deepcave").glob("*/*/*/*/*/trials.csv"))) == 8
     for stem in ("anytime_time", "anytime_evals", "final_regret", "rank_over_time", "cd_diagram", "transfer_heatmap", "edge_importance"):
         assert (results / "figures" / f"{stem}.png").stat().st_size > 5000
         assert (results / "figures" / f"{stem}.rst").read_text().strip()
-    assert (results / "logs" / "search" / "cifar10" / "rs" / "seeds_0-1.log").is_file()
-    manifest = json.loads((results / "runs" / "cifar10" / "rs" / "seeds_0-1.json").read_text())
+    assert (results / "logs" / "search" / "nb201" / "cifar10" / "valid_error" / "rs" / "seeds_0-1.log").is_file()
+    manifest = json.loads((results / "runs" / "nb201" / "cifar10" / "valid_error" / "rs" / "seeds_0-1.json").read_text())
     assert [r["seed"] for r in manifest["runs"]] == [0, 1]  # one job, one process, one folder per seed
-    assert [r["run"] for r in manifest["runs"]] == ["results/runs/cifar10/rs/0", "results/runs/cifar10/rs/1"]
+    assert [r["run"] for r in manifest["runs"]] == [
+        "results/runs/nb201/cifar10/valid_error/rs/0",
+        "results/runs/nb201/cifar10/valid_error/rs/1",
+    ]
     table = (results / "nb201_table" / "nb201_table.md").read_text()
     assert "| REA " in table and "| rs " in table and "Dong & Yang" in table
     wide = pd.read_csv(results / "nb201_table" / "nb201_table.csv")
@@ -126,19 +145,19 @@ def test_rerun_only_what_changed(done: Path, tmp_path: Path) -> None:
 
     # seeds_per_job 2: seed 2 starts a new chunk (2-2); chunk 0-1 is untouched
     no_importance = {"aggregate": 1, "stats": 1, "transfer": 1, "figures": 1, "nb201_table": 1, "all": 1}
-    _edit_config(root, lambda c: c["seeds"].update(count=3))
+    _edit_config(root, lambda c: c["tasks"][0].update(seeds=3))
     assert planned(root) == {"search": 4, "to_deepcave": 4, **no_importance}
     assert snakemake(root, "--cores", "2").returncode == 0
-    runs = root / "results" / "runs" / "cifar10" / "rs"
+    runs = root / "results" / "runs" / "nb201" / "cifar10" / "valid_error" / "rs"
     stamps = {p.name: p.stat().st_mtime_ns for p in runs.iterdir()}
     # seed 3 joins chunk 2-2, which becomes 2-3: only that chunk reruns
-    _edit_config(root, lambda c: c["seeds"].update(count=4))
+    _edit_config(root, lambda c: c["tasks"][0].update(seeds={"start": 0, "count": 4}))  # the same seeds 0..3 as seeds: 4
     assert planned(root) == {"search": 4, "to_deepcave": 4, **no_importance}
     assert snakemake(root, "--cores", "2").returncode == 0
     after = {p.name: p.stat().st_mtime_ns for p in runs.iterdir()}
     assert after["0"] == stamps["0"] and after["1"] == stamps["1"] and after["seeds_0-1.json"] == stamps["seeds_0-1.json"]
     assert after["2"] != stamps["2"] and "seeds_2-3.json" in after
-    _edit_config(root, lambda c: c["seeds"].update(count=2))
+    _edit_config(root, lambda c: c["tasks"][0].update(seeds=2))
     assert planned(root) == no_importance
     assert snakemake(root, "--cores", "2").returncode == 0
 
@@ -171,11 +190,11 @@ def test_sigkill_then_rerun_completes_identically(done: Path, tmp_path: Path) ->
         [SNAKEMAKE, "--cores", "2"], cwd=root, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True
     )
     deadline = time.time() + 300
-    while time.time() < deadline and len(list((root / "results" / "runs").glob("*/*/*/run.json"))) < 3:
+    while time.time() < deadline and len(list((root / "results" / "runs").glob("*/*/*/*/*/run.json"))) < 3:
         time.sleep(0.2)
     os.killpg(proc.pid, signal.SIGKILL)
     proc.wait()
-    assert len(list((root / "results" / "runs").glob("*/*/*/run.json"))) < 8  # killed mid-run
+    assert len(list((root / "results" / "runs").glob("*/*/*/*/*/run.json"))) < 8  # killed mid-run
     assert snakemake(root, "--unlock").returncode == 0  # a SIGKILL leaves Snakemake's lock behind
     res = snakemake(root, "--cores", "2")  # the default profile sets rerun-incomplete
     assert res.returncode == 0, res.stderr[-3000:]
@@ -197,11 +216,11 @@ def test_sigkill_during_export_stage_then_rerun_completes_identically(done: Path
     )
     exports = root / "results" / "deepcave"
     deadline = time.time() + 300
-    while time.time() < deadline and not (writing := list(exports.glob("*/*/.*.tmp*"))):  # an export is being written
+    while time.time() < deadline and not (writing := list(exports.glob("*/*/*/*/.*.tmp*"))):  # an export is being written
         time.sleep(0.005)
     os.killpg(proc.pid, signal.SIGKILL)
     proc.wait()
-    assert writing and len(list(exports.glob("*/*/*/trials.csv"))) < 8  # killed mid-export
+    assert writing and len(list(exports.glob("*/*/*/*/*/trials.csv"))) < 8  # killed mid-export
     assert snakemake(root, "--unlock").returncode == 0
     res = snakemake(root, "--cores", "2")
     assert res.returncode == 0, res.stderr[-3000:]
@@ -212,39 +231,37 @@ def test_sigkill_during_export_stage_then_rerun_completes_identically(done: Path
 
 
 def test_keep_going_with_a_broken_optimizer(tmp_path: Path) -> None:
-    cfg = yaml.safe_load(yaml.safe_dump(TINY))
-    cfg["datasets"] = ["cifar10"]
+    cfg = cifar10_only(TINY)
     cfg["optimizers"]["smac_hb"] = {"eta": 3}  # valid on its own; fails in the job: both rungs map to 200 epochs
     root = checkout(tmp_path, cfg)
     res = snakemake(root, "--cores", "2", "--keep-going")
     out = res.stdout + res.stderr
     assert res.returncode != 0
-    assert len(list((root / "results" / "runs" / "cifar10" / "rs").glob("*/run.json"))) == 2
-    assert not (root / "results" / "runs" / "cifar10" / "smac_hb" / "0").exists()
+    runs = root / "results" / "runs" / "nb201" / "cifar10" / "valid_error"
+    assert len(list((runs / "rs").glob("*/run.json"))) == 2
+    assert not (runs / "smac_hb" / "0").exists()
     assert "Error in rule search" in out and "smac_hb/seeds_0-1.json" in out
     assert (
         "smac_hb.eta=3: all Hyperband rungs map to [200]"
-        in (root / "results" / "logs" / "search" / "cifar10" / "smac_hb" / "seeds_0-1.log").read_text()
+        in (root / "results" / "logs" / "search" / "nb201" / "cifar10" / "valid_error" / "smac_hb" / "seeds_0-1.log").read_text()
     )
 
 
 def test_generic_cluster_executor_end_to_end(tmp_path: Path) -> None:
-    cfg = yaml.safe_load(yaml.safe_dump(TINY))
-    cfg["datasets"] = ["cifar10"]
-    root = checkout(tmp_path, cfg)
+    root = checkout(tmp_path, cifar10_only(TINY))
     shutil.copy2(REPO / "tests" / "local_submit.sh", root / "local_submit.sh")
     res = snakemake(
         root, "--executor", "cluster-generic", "--cluster-generic-submit-cmd", "./local_submit.sh", "--jobs", "2", "--latency-wait", "10"
     )
     assert res.returncode == 0, res.stderr[-3000:]
-    assert len(list((root / "results" / "runs").glob("*/*/*/run.json"))) == 4
+    assert len(list((root / "results" / "runs").glob("*/*/*/*/*/run.json"))) == 4
     assert (root / "results" / "figures" / "cd_diagram.png").is_file()
 
 
 def test_slurm_profile_dry_run(done: Path, tmp_path: Path) -> None:
     root = tmp_path / "study"
     shutil.copytree(done, root, symlinks=True)
-    _edit_config(root, lambda c: c["seeds"].update(count=3))
+    _edit_config(root, lambda c: c["tasks"][0].update(seeds=3))
     res = snakemake(root, "-n", "--profile", "profiles/slurm")
     assert res.returncode == 0, res.stderr[-3000:]
     assert "search" in res.stdout + res.stderr
@@ -263,11 +280,11 @@ def test_lint_and_schema_errors(tmp_path: Path) -> None:
     lint = subprocess.run([SNAKEMAKE, "--lint"], cwd=REPO, capture_output=True, text=True)
     assert lint.returncode == 0 and "Lints for" not in lint.stdout + lint.stderr
     bad = yaml.safe_load(yaml.safe_dump(TINY))
-    bad["protocol"] = "quick"
+    bad["tasks"][0]["protocol"] = "quick"
     root = checkout(tmp_path, bad)
     res = snakemake(root, "-n")
-    out = res.stdout + res.stderr
-    assert res.returncode != 0 and "quick" in out and "protocol" in out
+    assert res.returncode != 0
+    assert config_lines(res) == ["config: tasks[0].protocol=\"quick\": is not one of ['proxy', 'full']"]
 
 
 def test_chunk_rules_quote_config_values(tmp_path: Path) -> None:
@@ -275,9 +292,8 @@ def test_chunk_rules_quote_config_values(tmp_path: Path) -> None:
     commands as single quoted words (dry run, printed shell commands)."""
     import shlex
 
-    cfg = yaml.safe_load(yaml.safe_dump(TINY))
+    cfg = cifar10_only(TINY)
     cfg["results_dir"] = "my results"
-    cfg["datasets"] = ["cifar10"]
     cfg["optimizers"] = {"re": {"population_size": 8, "tournament": "with_replacement; touch hacked"}}
     root = checkout(tmp_path, cfg)
     res = snakemake(root, "-n", "-p", "--cores", "1", "my results/nb201_table/nb201_table.csv")
@@ -291,7 +307,7 @@ def test_chunk_rules_quote_config_values(tmp_path: Path) -> None:
     assert lines, res.stdout[-3000:]
     for line in lines:
         words = shlex.split(line)
-        assert "my results/runs/cifar10/re/seeds_0-1.json" in words or "my results/nb201_table" in words
+        assert "my results/runs/nb201/cifar10/valid_error/re/seeds_0-1.json" in words or "my results/nb201_table" in words
     chunk = shlex.split(next(line for line in lines if "run-chunk" in line))
     hp = chunk[chunk.index("--hp") + 1]
     assert yaml.safe_load(hp) == {"population_size": 8, "tournament": "with_replacement"}  # the JSON word arrives whole
@@ -306,7 +322,12 @@ def test_config_checks_cached_until_config_or_code_changes(tmp_path: Path) -> No
     marker = re.compile(r"\| +nashpo\.optimizers\.base$", re.M)  # imported by any optimizer class
     assert marker.search(first.stderr)
     stamp = json.loads((root / ".snakemake" / "nashpo" / "config-check.json").read_text())
-    assert stamp["traits"]["optimizers"]["rs"] == {"multi_fidelity": False, "adapter": "src/nashpo/optimizers/rs.py"}
+    assert stamp["traits"]["optimizers"]["rs"] == {
+        "multi_objective": False,
+        "multi_fidelity": False,
+        "adapter": "src/nashpo/optimizers/rs.py",
+    }
+    assert stamp["traits"]["families"]["nb201"]["sources"] == ["src/nashpo/benchmarks/nb201.py"]
     again = snakemake(root, "-n", "--cores", "1", env=env)
     assert again.returncode == 0 and not marker.search(again.stderr) and not re.search(r"\| +ConfigSpace$", again.stderr, re.M)
     edit(root / "src" / "nashpo" / "optimizers" / "rs.py")  # any package source change checks again
@@ -316,3 +337,163 @@ def test_config_checks_cached_until_config_or_code_changes(tmp_path: Path) -> No
     (root / "config.yaml").write_text(yaml.safe_dump(bad))
     res = snakemake(root, "-n", "--cores", "1")
     assert res.returncode != 0 and "optimizers.re.population_size=0" in res.stdout + res.stderr
+
+
+# ------------------------------------------------------------------ one study over tasks: what a change reruns
+
+# NB201 cifar10 and FCNet naval single-objective, FCNet naval against model size: every kind of task.
+MIXED = {
+    "results_dir": "results",
+    "seeds_per_job": 2,
+    "tasks": [
+        {"family": "nb201", "tasks": ["cifar10"], "protocol": "proxy", "budget": {"max_evals": 20}, "seeds": 2},
+        {"family": "hpolib", "tasks": ["naval_propulsion"], "budget": {"max_evals": 20}, "seeds": 2},
+        {
+            "family": "hpolib",
+            "tasks": ["naval_propulsion"],
+            "objectives": [["valid_loss", "model_size"]],
+            "budget": {"max_evals": 20},
+            "seeds": 2,
+        },
+    ],
+    "optimizers": {"rs": {}, "re": {"population_size": 8, "sample_size": 3}, "nsga2": {"pop_size": 8}},
+    "importance_seeds": 1,
+}
+NB201_ANALYSIS = {"aggregate": 1, "stats": 1, "transfer": 1, "importance": 1, "figures": 1, "nb201_table": 1}
+SUMMARIES = {"summary": 1, "family_analysis_hpolib": 1}
+
+
+@pytest.fixture(scope="module")
+def mixed_done(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = checkout(tmp_path_factory.mktemp("mixed"), MIXED)
+    res = snakemake(root, "--cores", "2")
+    assert res.returncode == 0, res.stderr[-3000:]
+    return root
+
+
+def test_mixed_study_runs_every_task_through_the_one_pipeline(mixed_done: Path) -> None:
+    runs = mixed_done / "results" / "runs"
+    assert sorted(str(p.parent.parent.relative_to(runs)) for p in runs.glob("*/*/*/*/0/run.json")) == [
+        "hpolib/naval_propulsion/valid_loss+model_size/nsga2",
+        "hpolib/naval_propulsion/valid_loss/re",
+        "hpolib/naval_propulsion/valid_loss/rs",
+        "nb201/cifar10/valid_error/re",
+        "nb201/cifar10/valid_error/rs",
+    ]
+    assert len(list((mixed_done / "results" / "deepcave").glob("*/*/*/*/[0-9]*/trials.csv"))) == 10
+    for path in (
+        "summary/summary_table.csv",
+        "analysis/hpolib/wilcoxon.csv",
+        "analysis/multi_objective/finals.csv",
+        "stats/wilcoxon.parquet",
+    ):
+        assert (mixed_done / "results" / path).is_file(), path
+    res = snakemake(mixed_done, "-n", "--quiet", "rules", "--forceall", "--cores", "1")
+    ran = set(res.stdout.split())
+    assert {"search", "to_deepcave"} <= ran and not {r for r in ran if r.startswith(("family_search", "mo_search", "family_to", "mo_to"))}
+
+
+def test_one_optimizers_hyperparameters_rerun_its_chunks_on_every_task(mixed_done: Path, tmp_path: Path) -> None:
+    root = tmp_path / "study"
+    shutil.copytree(mixed_done, root, symlinks=True)  # keeps mtimes
+    assert planned(root) == {}
+    # re searches nb201/cifar10 and hpolib/naval (single objective): its two chunks, every analysis reading them
+    _edit_config(root, lambda c: c["optimizers"]["re"].update(population_size=6))
+    assert planned(root) == {"search": 2, "to_deepcave": 2, **NB201_ANALYSIS, **SUMMARIES, "mo_analysis": 1, "all": 1}
+    _edit_config(root, lambda c: c["optimizers"]["re"].update(population_size=8))
+    assert planned(root) == {}
+    # nsga2 searches the multi-objective task only: its chunk and the multi-objective analysis
+    _edit_config(root, lambda c: c["optimizers"]["nsga2"].update(pop_size=6))
+    assert planned(root) == {"search": 1, "to_deepcave": 1, "mo_analysis": 1, "all": 1}
+
+
+def test_adding_a_task_runs_only_its_jobs_and_the_summaries(mixed_done: Path, tmp_path: Path) -> None:
+    root = tmp_path / "study"
+    shutil.copytree(mixed_done, root, symlinks=True)
+    _edit_config(root, lambda c: c["tasks"][1]["tasks"].append("parkinsons_telemonitoring"))
+    # its table, one chunk per single-objective optimizer, their exports; the summary and the family's analysis
+    assert planned(root) == {"prepare_data": 1, "search": 2, "to_deepcave": 2, **SUMMARIES, "all": 1}
+
+
+def test_editing_one_familys_file_reruns_only_that_familys_jobs(mixed_done: Path, tmp_path: Path) -> None:
+    root = tmp_path / "study"
+    shutil.copytree(mixed_done, root, symlinks=True)
+    edit(root / "src" / "nashpo" / "benchmarks" / "fcnet.py")
+    # hpolib: two single-objective chunks and the multi-objective one; no NB201 job
+    assert planned(root) == {"search": 3, "to_deepcave": 3, **SUMMARIES, "mo_analysis": 1, "all": 1}
+    assert snakemake(root, "--cores", "2").returncode == 0
+    edit(root / "src" / "nashpo" / "benchmarks" / "grid.py")  # shared by the grid families (FCNet, MLP): hpolib only here
+    assert planned(root) == {"search": 3, "to_deepcave": 3, **SUMMARIES, "mo_analysis": 1, "all": 1}
+    assert snakemake(root, "--cores", "2").returncode == 0
+    edit(root / "src" / "nashpo" / "benchmarks" / "nb201.py")
+    # nb201: its chunks, NB201's analysis and the summary (it ranks the NB201 task too); the family analysis and MO do not read them
+    assert planned(root) == {"search": 2, "to_deepcave": 2, **NB201_ANALYSIS, "summary": 1, "all": 1}
+
+
+# ------------------------------------------------------------------ config errors: one line, nothing run
+
+
+@pytest.mark.parametrize(
+    ("change", "line"),
+    [
+        (lambda c: c["tasks"][0].update(seeds=-1), "config: tasks[0].seeds=-1: is less than the minimum of 1"),
+        (lambda c: c["tasks"][0].update(seeds={"start": 0, "count": -1}), "config: tasks[0].seeds.count=-1: is less than the minimum of 1"),
+        (lambda c: c["tasks"][0].update(colour="red"), 'config: tasks[0].colour="red": unknown key; allowed: budget, family, objectives,'),
+        (lambda c: c.update(colour="red"), 'config: colour="red": unknown key; allowed: allow_missing_runs,'),
+        (lambda c: c["tasks"][0].update(family="nope"), "config: tasks[0].family='nope': unknown; choose from nb201, hpolib, hpobench"),
+        (lambda c: c["tasks"][0].update(tasks=["cifar11"]), "config: tasks[0].tasks='cifar11': unknown; choose from cifar10"),
+        (lambda c: c["tasks"][0].update(optimizers=["rs", "tpe"]), "config: tasks[0].optimizers='tpe': is not in the top-level optimizers"),
+        (
+            lambda c: c["tasks"][0].update(objectives=[["valid_error", "latency:pixel3"]], optimizers=["rs"]),
+            "config: tasks[0].optimizers='rs': is single-objective; the task has several objectives",
+        ),
+        (lambda c: c["tasks"][0]["budget"]["per_task"].pop("cifar100"), "config: tasks[0].budget.per_task.cifar100=None: is missing"),
+        (
+            lambda c: c["tasks"].append(
+                {"family": "hpolib", "tasks": ["naval_propulsion"], "protocol": "proxy", "budget": {"max_evals": 5}, "seeds": 2}
+            ),
+            "config: tasks[1].protocol='proxy': hpolib has no fidelities",
+        ),
+    ],
+    ids=[
+        "seeds_negative",
+        "seeds_count_negative",
+        "unknown_entry_key",
+        "unknown_key",
+        "family",
+        "task",
+        "optimizer_not_listed",
+        "does_not_fit",
+        "budget_missing",
+        "protocol_without_fidelities",
+    ],
+)
+def test_config_error_is_one_line(tmp_path: Path, change, line: str) -> None:
+    cfg = yaml.safe_load(yaml.safe_dump(TINY))
+    change(cfg)
+    root = checkout(tmp_path, cfg)
+    res = snakemake(root, "-n", "--cores", "1")
+    lines = config_lines(res)
+    assert res.returncode != 0 and len(lines) == 1, lines
+    assert lines[0].startswith(line), lines[0]
+    assert not (root / "results").exists()
+
+
+@pytest.mark.parametrize(
+    ("old", "new"),
+    [
+        ({"datasets": ["cifar10"]}, "'datasets' is replaced by an entry of 'tasks' (family: nb201"),
+        ({"budget": {"cifar10": {"max_evals": 5}}}, "top-level 'budget' is replaced by 'budget' in each entry of 'tasks'"),
+        ({"protocol": "proxy"}, "top-level 'protocol' is replaced by 'protocol' in the nb201 entries of 'tasks'"),
+        ({"seeds": {"start": 0, "count": 2}}, "top-level 'seeds' is replaced by 'seeds' in each entry of 'tasks'"),
+        ({"families": {"hpolib": {"tasks": ["naval_propulsion"]}}}, "'families' is replaced by entries of 'tasks' (family: hpolib"),
+        ({"multi_objective": {"seeds": 2}}, "'multi_objective' is replaced by entries of 'tasks' with 'objectives'"),
+    ],
+    ids=["datasets", "budget", "protocol", "seeds", "families", "multi_objective"],
+)
+def test_old_keys_name_the_new_one(tmp_path: Path, old: dict, new: str) -> None:
+    root = checkout(tmp_path, yaml.safe_load(yaml.safe_dump(TINY)) | old)
+    res = snakemake(root, "-n", "--cores", "1")
+    lines = config_lines(res)
+    assert res.returncode != 0 and lines == [lines[0]] and lines[0].startswith(f"config: {new}"), lines
+    assert "see README" in lines[0] and not (root / "results").exists()

@@ -161,13 +161,13 @@ def stage_outputs(out_dir: Path) -> Iterator[None]:
 
 
 def missing_runs_table(run_dirs: Iterable[str | Path]) -> pd.DataFrame:
-    """Runs the study expected but that did not finish: ``.../<dataset>/<optimizer>/<seed>``."""
+    """Runs the study expected but that did not finish: ``.../<task>/<objectives>/<optimizer>/<seed>``."""
     rows = []
     for run in run_dirs:
         parts = Path(run).parts
-        if len(parts) < 3 or not parts[-1].isdigit():
-            raise InputError("missing", str(run), "must be a run folder path ending in <dataset>/<optimizer>/<seed>")
-        rows.append({"dataset": parts[-3], "optimizer": parts[-2], "seed": int(parts[-1]), "run_dir": str(run)})
+        if len(parts) < 4 or not parts[-1].isdigit():
+            raise InputError("missing", str(run), "must be a run folder path ending in <task>/<objectives>/<optimizer>/<seed>")
+        rows.append({"dataset": parts[-4], "optimizer": parts[-2], "seed": int(parts[-1]), "run_dir": str(run)})
     return pd.DataFrame(rows, columns=["dataset", "optimizer", "seed", "run_dir"])
 
 
