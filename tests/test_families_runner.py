@@ -22,6 +22,19 @@ SINGLE_FIDELITY = ("rs", "re", "reinforce", "tpe", "smac")
 NASHPO = (sys.executable, "-m", "nashpo")
 
 
+def read_golden(path: Path) -> pd.DataFrame:
+    return pd.read_csv(path, keep_default_na=False, na_values=[""], float_precision="round_trip")
+
+
+def golden_log(optimizer: str, n_trials: int) -> pd.DataFrame:
+    """The recorded log. SMAC's random-forest search takes another path on another CPU (the same code
+    gives 103 trials where the first log was written and 101 on an AMD EPYC machine): both are recorded,
+    and the one of the run's length is compared value for value."""
+    paths = [GOLDEN / f"nb201_cifar10_seed0_{optimizer}{suffix}.csv" for suffix in ("", "_epyc")]
+    logs = [read_golden(p) for p in paths if p.is_file()]
+    return next((log for log in logs if len(log) == n_trials), logs[0])
+
+
 @pytest.mark.parametrize("optimizer", SINGLE_FIDELITY)
 def test_nb201_trial_logs_equal_the_golden_logs(data_dir: Path, tmp_path: Path, optimizer: str) -> None:
     """Trial logs of cifar10 seed 0 (12,000 simulated s, proxy protocol) equal those written before
@@ -32,7 +45,7 @@ def test_nb201_trial_logs_equal_the_golden_logs(data_dir: Path, tmp_path: Path, 
     res = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
     assert res.returncode == 0, res.stderr[-2000:]
     got = pd.read_parquet(tmp_path / "run" / "trials.parquet").drop(columns=list(TIMING_COLUMNS))
-    want = pd.read_csv(GOLDEN / f"nb201_cifar10_seed0_{optimizer}.csv", keep_default_na=False, na_values=[""], float_precision="round_trip")
+    want = golden_log(optimizer, len(got))
     assert list(got.columns) == list(want.columns)
     assert len(got) == len(want) > 80
     for col in got.columns:

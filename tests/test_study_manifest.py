@@ -23,21 +23,20 @@ from nashpo.triallog import log_digest, read_record, read_trials
 
 MANIFEST = Path(__file__).parent / "golden" / "default_study_triallogs.csv"
 KEY = ("family", "task", "objectives", "optimizer", "seed")
+# Model-based searches whose floating-point path depends on the CPU (SMAC's random forest: the golden
+# cifar10 log has 103 trials where it was written and 101 on an AMD EPYC machine) are checked by the
+# whole-study `check` on one machine, not here: this sample holds on any machine.
 SAMPLE = [
     ("nb201", "cifar10", "valid_error", "rs", "0"),
     ("nb201", "cifar10", "valid_error", "re", "13"),
     ("nb201", "cifar100", "valid_error", "reinforce", "4"),
     ("nb201", "ImageNet16-120", "valid_error", "tpe", "7"),
-    ("nb201", "cifar10", "valid_error", "smac", "1"),
-    ("nb201", "cifar100", "valid_error", "smac_hb", "2"),
-    ("nb201", "ImageNet16-120", "valid_error", "dehb", "5"),
     ("hpolib", "naval_propulsion", "valid_loss", "tpe", "3"),
     ("hpobench", "car", "valid_error", "re", "6"),
     ("hpobench", "phoneme", "valid_error", "reinforce", "0"),
     ("nb201", "cifar10", "valid_error+latency_pixel3", "nsga2", "2"),
     ("nb201", "ImageNet16-120", "valid_error+latency_raspi4", "motpe", "1"),
     ("hpolib", "parkinsons_telemonitoring", "valid_loss+model_size", "mo_rs", "8"),
-    ("hpolib", "slice_localization", "valid_loss+model_size", "linas", "0"),
 ]
 
 
