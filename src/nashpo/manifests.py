@@ -19,6 +19,7 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
+from nashpo.atomic import write_json_atomic
 from nashpo.errors import InputError
 
 MANIFEST_PREFIX = "seeds_"
@@ -57,6 +58,12 @@ def clear_stale(folder: Path, seed: int) -> None:
     """Remove temp siblings a killed earlier job left for this seed (``.<seed>.tmp<pid>``)."""
     for stale in folder.glob(f".{seed}.tmp*"):
         shutil.rmtree(stale, ignore_errors=True)
+
+
+def write_manifest(record: dict[str, Any], path: Path) -> None:
+    """Write a chunk manifest last and atomically: it exists only when every seed of the chunk finished."""
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    write_json_atomic(record, Path(path))
 
 
 def read_manifest(path: Path, kind: str) -> dict[str, Any]:

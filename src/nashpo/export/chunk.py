@@ -7,8 +7,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from nashpo.atomic import write_json_atomic
-from nashpo.manifests import clear_stale, read_manifest
+from nashpo.manifests import clear_stale, read_manifest, write_manifest
 
 
 def export_chunk(runs_manifest: Path, out_dir: Path, manifest: Path) -> dict[str, Any]:
@@ -29,8 +28,7 @@ def export_chunk(runs_manifest: Path, out_dir: Path, manifest: Path) -> dict[str
         "seeds": source["seeds"],
         "runs": runs,
     }  # no timings: a rerun writes the same bytes (timings are in each run.json)
-    Path(manifest).parent.mkdir(parents=True, exist_ok=True)
-    write_json_atomic(record, Path(manifest))
+    write_manifest(record, Path(manifest))
     return record | {"wall_seconds_in_process": time.perf_counter() - t0}
 
 

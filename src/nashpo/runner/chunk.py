@@ -13,9 +13,8 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from nashpo.arguments import add_objectives_argument, fidelities_arg, hyperparameters_arg, objectives_arg
-from nashpo.atomic import write_json_atomic
 from nashpo.errors import InputError
-from nashpo.manifests import clear_stale, parse_seeds
+from nashpo.manifests import clear_stale, parse_seeds, write_manifest
 from nashpo.runner.budget import Budget
 
 
@@ -89,8 +88,7 @@ def run_chunk(
         "seeds": list(seeds),
         "runs": runs,
     }  # no timings: a rerun writes the same bytes (timings are in each run.json)
-    Path(manifest).parent.mkdir(parents=True, exist_ok=True)
-    write_json_atomic(record, Path(manifest))
+    write_manifest(record, Path(manifest))
     return record | {"wall_seconds_in_process": time.perf_counter() - t0}
 
 
