@@ -46,3 +46,25 @@ def nashpo_env(data_dir: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, str
     """Environment for subprocess calls of the CLI against the prepared tables."""
     monkeypatch.setenv("NASHPO_DATA_DIR", str(data_dir))
     return dict(os.environ, NASHPO_DATA_DIR=str(data_dir), PYTHONHASHSEED="0")
+
+
+def _symbolic_expression(run, objective: str):
+    """DeepCAVE's Symbolic Explanations result with a displayable expression.
+
+    gplearn's expression depends on the run's values, and those of SMAC's runs on the CPU. Over 150
+    characters the plugin shows "Expression is too long ... increase the parsimony hyperparameter"
+    instead; raise the parsimony as that message says (up to 10**0) and return the first result whose
+    expression is shown.
+    """
+    from nashpo.export.plugins import run_plugin
+
+    for parsimony in (-2, -1, 0):
+        result = run_plugin("symbolic_explanations", run, parsimony=parsimony)
+        if result.outputs["expr"].startswith(f"{objective} = "):
+            return result
+    raise AssertionError(f"no displayable expression up to parsimony 0: {result.outputs['expr']}")
+
+
+@pytest.fixture(scope="session")
+def symbolic_expression():
+    return _symbolic_expression
