@@ -1,9 +1,7 @@
 # nashpo: off-the-shelf HPO optimizers as NAS methods on tabular benchmarks, one pipeline over tasks.
 # A task is (family, task, objective set, budget, protocol where the family has one); config `tasks:`.
-# Every task: data -> search (chunks of seeds) -> export (DeepCAVE).
-# NB201 single-objective tasks: aggregate -> stats/transfer/importance -> figures, NB201 table -> report;
-# every single-objective task: the cross-task summary, one analysis per family; several objectives:
-# the multi-objective analysis (HV regret, Pareto fronts).
+# Every task: data -> search (chunks of seeds) -> export (DeepCAVE) -> aggregate -> stats -> figures -> report,
+# one rule per stage (rules/*.smk). NB201 adds the transfer and importance analyses and the NB201 table.
 
 
 include: "rules/common.smk"
@@ -12,7 +10,7 @@ include: "rules/search.smk"
 include: "rules/export.smk"
 
 
-if NB201_RUNS:
+if ANALYSED:
 
     include: "rules/aggregate.smk"
     include: "rules/stats.smk"
@@ -25,17 +23,11 @@ if NB201_TABLE_RUNS:
     include: "rules/nb201_table.smk"
 
 
-include: "rules/summary.smk"
-
-
 rule all:
     input:
         all_export_manifests(),
-        paper_figure_files(),
+        analysis_files(),
         nb201_table_files(),
-        summary_files(),
-        family_analysis_files(),
-        mo_analysis_files(),
 
 
 onerror:

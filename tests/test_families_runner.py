@@ -372,7 +372,7 @@ def test_workflow_fans_out_over_families(tmp_path: Path) -> None:
     root = checkout(tmp_path, cfg)
     res = snakemake(root, "--cores", "2")
     assert res.returncode == 0, res.stderr[-3000:]
-    summary = root / "results" / "summary"
+    summary = root / "results" / "stats" / "summary"
     table = pd.read_csv(summary / "summary_table.csv")
     assert list(table.columns) == ["optimizer", "nb201/cifar10", "nb201/cifar100", "hpobench/car", "avg_rank"]
     ranked = table.dropna(subset=["avg_rank"])
@@ -380,7 +380,7 @@ def test_workflow_fans_out_over_families(tmp_path: Path) -> None:
     dehb = table.set_index("optimizer").loc["dehb"]
     assert np.isnan(dehb["hpobench/car"]) and np.isfinite(dehb["nb201/cifar10"])
     assert sorted(ranked["avg_rank"]) == ranked["avg_rank"].tolist() and ranked["avg_rank"].sum() == pytest.approx(6.0)
-    finals = pd.read_parquet(summary / "finals.parquet")
+    finals = pd.read_parquet(root / "results" / "aggregate" / "summary" / "finals.parquet")
     car = finals[finals["dataset"] == "hpobench/car"]
     assert len(car) == 6 and set(car["regret_kind"]) == {"validation"}
     for row in car.itertuples():
@@ -390,16 +390,19 @@ def test_workflow_fans_out_over_families(tmp_path: Path) -> None:
         assert row.test_regret == log["inc_regret"].iloc[-1] and len(log) == 15
     mean = car.groupby("optimizer")["test_regret"].mean()
     assert table.set_index("optimizer")["hpobench/car"].dropna().to_dict() == pytest.approx(mean.to_dict(), rel=1e-5)
-    assert (summary / "cd_diagram.png").stat().st_size > 0
-    # adding a task: only its table, its searches (one chunk per single-fidelity optimizer) and the summary
+    assert (root / "results" / "figures" / "summary" / "cd_diagram.png").stat().st_size > 0
+    # adding a task: only its table, its searches (one chunk per single-fidelity optimizer), their exports and the
+    # analysis stages (transfer reads the aggregate; NB201's importance and table do not)
     cfg["tasks"][1]["tasks"].append("vehicle")
     (root / "config.yaml").write_text(yaml.safe_dump(cfg))
     assert planned(root) == {
         "prepare_data": 1,
         "search": 3,
         "to_deepcave": 3,
-        "family_analysis_hpobench": 1,
-        "summary": 1,
+        "aggregate": 1,
+        "stats": 1,
+        "transfer": 1,
+        "figures": 1,
         "all": 1,
     }
     bad = yaml.safe_load(yaml.safe_dump(cfg))

@@ -493,7 +493,7 @@ def test_stats_failure_removes_its_stale_outputs(capsys, tmp_path: Path) -> None
     (out / "keep.txt").write_text("mine")
     rc, err = cli(capsys, "analysis", "stats", "--aggregate", tmp_path / "nowhere", "--out", out)
     assert rc == 2
-    one_line(err, "per_run_final.parquet", "missing input")
+    one_line(err, "nowhere", "has no parts.json: run `nashpo analysis aggregate` first")
     assert sorted(p.name for p in out.iterdir()) == ["keep.txt"]
     assert not (tmp_path / ".stats.outputs.json").exists()
 

@@ -303,13 +303,14 @@ def test_dry_run_fans_out_and_refuses_a_bad_device(tmp_path: Path) -> None:
         }
     )
     root = checkout(tmp_path, cfg)
-    res = snakemake(root, "-n", "-p", "--cores", "1", "mo_all")
+    res = snakemake(root, "-n", "-p", "--cores", "1")
     out = res.stdout + res.stderr
     assert res.returncode == 0, out[-3000:]
-    counts = planned(root, "mo_all")
-    # (1 dataset x 2 devices + 1 FCNet task) x 2 optimizers x 2 chunks
-    # and the two single-objective cifar10 chunks (rs, re) whose incumbents the analysis draws for contrast
-    assert counts == {"prepare_data": 2, "search": 12 + 2, "to_deepcave": 12, "mo_analysis": 1, "mo_all": 1}
+    counts = planned(root)
+    # (1 dataset x 2 devices + 1 FCNet task) x 2 optimizers x 2 chunks, the two single-objective cifar10
+    # chunks (rs, re; their incumbents are drawn for contrast), their exports, then one job per analysis stage
+    stages = {"aggregate": 1, "stats": 1, "figures": 1, "transfer": 1, "importance": 1, "nb201_table": 1}
+    assert counts == {"prepare_data": 2, "search": 12 + 2, "to_deepcave": 12 + 2, **stages, "all": 1}
     for path in (
         "results/runs/nb201/cifar10/valid_error+latency_titan_rtx_1/nsga2/seeds_2-2.json",
         "results/runs/hpolib/naval_propulsion/valid_loss+model_size/mo_rs/seeds_0-1.json",
@@ -318,20 +319,20 @@ def test_dry_run_fans_out_and_refuses_a_bad_device(tmp_path: Path) -> None:
         assert path in out
     command = next(line for line in out.splitlines() if "run-chunk" in line and "titan_rtx_1/nsga2/seeds_2-2.json" in line)
     assert "--objectives valid_error,latency:titan_rtx_1" in command and "--seeds 2" in command and "--max-evals 30" in command
-    # the contrast: the single-objective cifar10 searches feed the analysis
-    assert (
-        "--so-runs results/runs/nb201/cifar10/valid_error/re/seeds_0-1.json results/runs/nb201/cifar10/valid_error/rs/seeds_0-1.json --out"
-        in out
-    )
+    # one aggregate over every task: the single-objective cifar10 searches first (the contrast), then the others
+    command = next(line for line in out.splitlines() if "analysis aggregate" in line)
+    runs = command.split("--runs ")[1].split(" --out")[0].split()
+    assert runs[:2] == ["results/runs/nb201/cifar10/valid_error/re/seeds_0-1.json", "results/runs/nb201/cifar10/valid_error/rs/seeds_0-1.json"]
+    assert len(runs) == 14 and "results/runs/hpolib/naval_propulsion/valid_loss+model_size/mo_rs/seeds_2-2.json" in runs
 
     set_config(root, lambda c: c["tasks"][1]["objectives"].append(["valid_error", "latency:pixel9"]))
-    res = snakemake(root, "-n", "mo_all")
+    res = snakemake(root, "-n")
     lines = config_lines(res)
     assert res.returncode != 0 and len(lines) == 1
     assert lines[0].startswith("config: tasks[1].objectives='latency:pixel9': unknown for nb201; choose from")
     set_config(root, lambda c: c["tasks"][1]["objectives"].pop())
     set_config(root, lambda c: c["tasks"][1].update(optimizers=["mo_rs", "rs"]))
-    res = snakemake(root, "-n", "mo_all")
+    res = snakemake(root, "-n")
     assert res.returncode != 0 and config_lines(res) == [
         "config: tasks[1].optimizers='rs': is single-objective; the task has several objectives (nb201, objectives valid_error+latency:pixel3)"
     ]
@@ -340,7 +341,7 @@ def test_dry_run_fans_out_and_refuses_a_bad_device(tmp_path: Path) -> None:
 @pytest.fixture(scope="module")
 def mo_done(tmp_path_factory: pytest.TempPathFactory) -> Path:
     root = checkout(tmp_path_factory.mktemp("mo_wf"), mo_config())
-    res = snakemake(root, "--cores", "2", "mo_all")
+    res = snakemake(root, "--cores", "2")
     assert res.returncode == 0, res.stderr[-3000:]
     return root
 
@@ -353,36 +354,37 @@ def test_end_to_end_mo_part(mo_done: Path) -> None:
     record = json.loads(runs[0].read_text())
     assert record["multi_objective"] and [o["column"] for o in record["objectives"]] == ["valid_error", "latency_pixel3"]
     assert len(list(results.glob("deepcave/nb201/cifar10/*+*/*/[0-9]*"))) == 4
-    analysis = results / "analysis" / "multi_objective"
-    finals = pd.read_csv(analysis / "finals.csv")
+    aggregate, analysis, figures = (results / stage / "multi_objective" for stage in ("aggregate", "stats", "figures"))
+    finals = pd.read_csv(aggregate / "finals.csv")
     assert sorted(finals["optimizer"].unique()) == ["mo_rs", "nsga2"] and len(finals) == 4
     assert (finals["n_trials"] == 30).all() and (finals["hv_regret_final"] >= 0).all()
     assert (finals["device_class"] == "phone").all()
     saved = pd.read_csv(analysis / "latency_saved.csv")
     assert set(saved["optimizer"]) == {"mo_rs", "nsga2"} and (saved["so_reference"].str.startswith(("rs", "re"))).all()
     for stem in ("hv_regret_curves", "final_hv_regret", "cd_diagram", "pareto_nb201"):
-        assert (analysis / f"{stem}.png").stat().st_size > 5000
-    assert "single-objective" in (analysis / "pareto_nb201.rst").read_text()
+        assert (figures / f"{stem}.png").stat().st_size > 5000
+    assert "single-objective" in (figures / "pareto_nb201.rst").read_text()
 
 
 @pytest.mark.slow
 def test_adding_a_device_adds_only_its_jobs(mo_done: Path, tmp_path: Path) -> None:
     root = tmp_path / "study"
     shutil.copytree(mo_done, root, symlinks=True)  # keeps mtimes
-    assert planned(root, "mo_all") == {}
+    assert planned(root) == {}
+    stages = {"aggregate": 1, "stats": 1, "transfer": 1, "figures": 1, "all": 1}  # NB201's importance and table do not read them
     set_config(root, lambda c: c["tasks"][1]["objectives"].append(["valid_error", "latency:raspi4"]))
-    # its search and export chunks (one chunk per optimizer), then the analysis of every task
-    assert planned(root, "mo_all") == {"search": 2, "to_deepcave": 2, "mo_analysis": 1, "mo_all": 1}
+    # its search and export chunks (one chunk per optimizer), then the analysis stages
+    assert planned(root) == {"search": 2, "to_deepcave": 2, **stages}
     set_config(root, lambda c: c["tasks"][1]["objectives"].pop())
-    assert planned(root, "mo_all") == {}
+    assert planned(root) == {}
     # one optimizer's hyperparameters: its chunk only
     set_config(root, lambda c: c["optimizers"]["nsga2"].update(pop_size=6))
-    assert planned(root, "mo_all") == {"search": 1, "to_deepcave": 1, "mo_analysis": 1, "mo_all": 1}
+    assert planned(root) == {"search": 1, "to_deepcave": 1, **stages}
 
 
 @pytest.mark.slow
 def test_report_has_the_multi_objective_section(mo_done: Path) -> None:
-    res = snakemake(mo_done, "--report", "report.html", "mo_all")
+    res = snakemake(mo_done, "--report", "report.html")
     assert res.returncode == 0, res.stderr[-3000:]
     html = (mo_done / "report.html").read_text(errors="ignore")
     assert "Multi-objective" in html

@@ -359,8 +359,9 @@ MIXED = {
     "optimizers": {"rs": {}, "re": {"population_size": 8, "sample_size": 3}, "nsga2": {"pop_size": 8}},
     "importance_seeds": 1,
 }
-NB201_ANALYSIS = {"aggregate": 1, "stats": 1, "transfer": 1, "importance": 1, "figures": 1, "nb201_table": 1}
-SUMMARIES = {"summary": 1, "family_analysis_hpolib": 1}
+# the analysis stages over every task (transfer reads the aggregate); NB201's exports and cifar10 runs add these
+STAGES = {"aggregate": 1, "stats": 1, "transfer": 1, "figures": 1}
+NB201_ONLY = {"importance": 1, "nb201_table": 1}
 
 
 @pytest.fixture(scope="module")
@@ -382,9 +383,13 @@ def test_mixed_study_runs_every_task_through_the_one_pipeline(mixed_done: Path) 
     ]
     assert len(list((mixed_done / "results" / "deepcave").glob("*/*/*/*/[0-9]*/trials.csv"))) == 10
     for path in (
-        "summary/summary_table.csv",
-        "analysis/hpolib/wilcoxon.csv",
-        "analysis/multi_objective/finals.csv",
+        "stats/summary/summary_table.csv",
+        "stats/hpolib/wilcoxon.csv",
+        "aggregate/multi_objective/finals.csv",
+        "stats/multi_objective/summary_table.csv",
+        "figures/multi_objective/pareto_hpolib.png",
+        "figures/hpolib/anytime_time.png",
+        "figures/summary/cd_diagram.png",
         "stats/wilcoxon.parquet",
     ):
         assert (mixed_done / "results" / path).is_file(), path
@@ -399,20 +404,20 @@ def test_one_optimizers_hyperparameters_rerun_its_chunks_on_every_task(mixed_don
     assert planned(root) == {}
     # re searches nb201/cifar10 and hpolib/naval (single objective): its two chunks, every analysis reading them
     _edit_config(root, lambda c: c["optimizers"]["re"].update(population_size=6))
-    assert planned(root) == {"search": 2, "to_deepcave": 2, **NB201_ANALYSIS, **SUMMARIES, "mo_analysis": 1, "all": 1}
+    assert planned(root) == {"search": 2, "to_deepcave": 2, **STAGES, **NB201_ONLY, "all": 1}
     _edit_config(root, lambda c: c["optimizers"]["re"].update(population_size=8))
     assert planned(root) == {}
-    # nsga2 searches the multi-objective task only: its chunk and the multi-objective analysis
+    # nsga2 searches the multi-objective task only: its chunk and the analysis stages
     _edit_config(root, lambda c: c["optimizers"]["nsga2"].update(pop_size=6))
-    assert planned(root) == {"search": 1, "to_deepcave": 1, "mo_analysis": 1, "all": 1}
+    assert planned(root) == {"search": 1, "to_deepcave": 1, **STAGES, "all": 1}
 
 
 def test_adding_a_task_runs_only_its_jobs_and_the_summaries(mixed_done: Path, tmp_path: Path) -> None:
     root = tmp_path / "study"
     shutil.copytree(mixed_done, root, symlinks=True)
     _edit_config(root, lambda c: c["tasks"][1]["tasks"].append("parkinsons_telemonitoring"))
-    # its table, one chunk per single-objective optimizer, their exports; the summary and the family's analysis
-    assert planned(root) == {"prepare_data": 1, "search": 2, "to_deepcave": 2, **SUMMARIES, "all": 1}
+    # its table, one chunk per single-objective optimizer, their exports; the analysis stages (no NB201 job)
+    assert planned(root) == {"prepare_data": 1, "search": 2, "to_deepcave": 2, **STAGES, "all": 1}
 
 
 def test_editing_one_familys_file_reruns_only_that_familys_jobs(mixed_done: Path, tmp_path: Path) -> None:
@@ -420,14 +425,14 @@ def test_editing_one_familys_file_reruns_only_that_familys_jobs(mixed_done: Path
     shutil.copytree(mixed_done, root, symlinks=True)
     edit(root / "src" / "nashpo" / "benchmarks" / "fcnet.py")
     # hpolib: two single-objective chunks and the multi-objective one; no NB201 job
-    assert planned(root) == {"search": 3, "to_deepcave": 3, **SUMMARIES, "mo_analysis": 1, "all": 1}
+    assert planned(root) == {"search": 3, "to_deepcave": 3, **STAGES, "all": 1}
     assert snakemake(root, "--cores", "2").returncode == 0
     edit(root / "src" / "nashpo" / "benchmarks" / "grid.py")  # shared by the grid families (FCNet, MLP): hpolib only here
-    assert planned(root) == {"search": 3, "to_deepcave": 3, **SUMMARIES, "mo_analysis": 1, "all": 1}
+    assert planned(root) == {"search": 3, "to_deepcave": 3, **STAGES, "all": 1}
     assert snakemake(root, "--cores", "2").returncode == 0
     edit(root / "src" / "nashpo" / "benchmarks" / "nb201.py")
-    # nb201: its chunks, NB201's analysis and the summary (it ranks the NB201 task too); the family analysis and MO do not read them
-    assert planned(root) == {"search": 2, "to_deepcave": 2, **NB201_ANALYSIS, "summary": 1, "all": 1}
+    # nb201: its chunks, their exports, the analysis stages, NB201's importance and table
+    assert planned(root) == {"search": 2, "to_deepcave": 2, **STAGES, **NB201_ONLY, "all": 1}
 
 
 # ------------------------------------------------------------------ config errors: one line, nothing run

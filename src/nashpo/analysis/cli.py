@@ -1,5 +1,8 @@
 """`nashpo analysis aggregate|stats|transfer|importance|figures|nb201-table|families|family|mo` (see docs/analysis.md).
 
+aggregate -> stats -> figures are the study's stages over every task (``analysis.study``); ``families``,
+``family`` and ``mo`` run one group's three stages in one call, into one folder.
+
 Each subcommand overwrites its outputs atomically and prints progress to stderr.
 """
 
@@ -10,19 +13,19 @@ from pathlib import Path
 
 
 def cmd_aggregate(args: argparse.Namespace) -> None:
-    from nashpo.analysis.aggregate import aggregate
     from nashpo.analysis.io import expand_runs, stage_outputs
+    from nashpo.analysis.study import aggregate_study
 
     with stage_outputs(Path(args.out)):
-        aggregate(expand_runs(args.runs), Path(args.out), args.data_dir, missing=args.missing or ())
+        aggregate_study(expand_runs(args.runs), Path(args.out), args.data_dir, missing=args.missing or ())
 
 
 def cmd_stats(args: argparse.Namespace) -> None:
     from nashpo.analysis.io import stage_outputs
-    from nashpo.analysis.stats import run_stats
+    from nashpo.analysis.study import stats_study
 
     with stage_outputs(Path(args.out)):
-        run_stats(Path(args.aggregate), Path(args.out))
+        stats_study(Path(args.aggregate), Path(args.out))
 
 
 def cmd_transfer(args: argparse.Namespace) -> None:
@@ -42,13 +45,13 @@ def cmd_importance(args: argparse.Namespace) -> None:
 
 
 def cmd_figures(args: argparse.Namespace) -> None:
-    from nashpo.analysis.figures import make_figures
-    from nashpo.analysis.io import add_caption_note, missing_note, read_missing_runs, stage_outputs
+    from nashpo.analysis.io import stage_outputs
+    from nashpo.analysis.study import figures_study
 
     out = Path(args.out)
+    optional = {k: Path(getattr(args, k)) if getattr(args, k) else None for k in ("transfer", "importance")}
     with stage_outputs(out):
-        make_figures(Path(args.aggregate), Path(args.stats), Path(args.transfer), Path(args.importance), out)
-        add_caption_note(out, missing_note(read_missing_runs(Path(args.aggregate))))
+        figures_study(Path(args.aggregate), Path(args.stats), out, optional["transfer"], optional["importance"])
 
 
 def cmd_nb201_table(args: argparse.Namespace) -> None:
@@ -91,8 +94,10 @@ def cmd_mo(args: argparse.Namespace) -> None:
 def add_commands(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("analysis", help="aggregate runs, statistics, transfer, importance, figures")
     asub = p.add_subparsers(dest="analysis_cmd", required=True)
-    a = asub.add_parser("aggregate", help="incumbent trajectories on common grids, regret, bootstrap bands")
-    a.add_argument("--runs", nargs="+", required=True, help="run folders, or @FILE with one run folder per line")
+    a = asub.add_parser("aggregate", help="every task: final and anytime regret (HV regret for several objectives), bootstrap bands")
+    a.add_argument(
+        "--runs", nargs="+", required=True, help="run folders of any task, run-chunk manifests, or @FILE with one run folder per line"
+    )
     a.add_argument("--out", required=True, help="output folder (e.g. results/aggregate)")
     a.add_argument("--missing", nargs="*", help="run folders of the study that did not finish (listed in missing_runs, stats and captions)")
     a.set_defaults(func=cmd_aggregate)
@@ -110,7 +115,7 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     mo.add_argument("--so-runs", nargs="*", help="single-objective runs of the same tasks (incumbents for contrast, latency saved)")
     mo.add_argument("--out", required=True, help="output folder (e.g. results/mo/analysis)")
     mo.set_defaults(func=cmd_mo)
-    s = asub.add_parser("stats", help="Wilcoxon/Holm per task, Friedman/Nemenyi across tasks, rank over time")
+    s = asub.add_parser("stats", help="every task: Wilcoxon/Holm per task, Friedman/Nemenyi across tasks, rank over time")
     s.add_argument("--aggregate", required=True, help="folder written by `nashpo analysis aggregate`")
     s.add_argument("--out", required=True)
     s.set_defaults(func=cmd_stats)
@@ -122,9 +127,12 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     i.add_argument("--deepcave", nargs="+", required=True, help="DeepCAVE run folders written by `nashpo to-deepcave`")
     i.add_argument("--out", required=True)
     i.set_defaults(func=cmd_importance)
-    f = asub.add_parser("figures", help="the paper figure set (PNG + PDF + .rst caption each)")
+    f = asub.add_parser("figures", help="every task's figures, NB201's paper set among them (PNG + PDF + .rst caption each)")
     for name in ("aggregate", "stats", "transfer", "importance"):
-        f.add_argument(f"--{name}", required=True, help=f"folder written by `nashpo analysis {name}`")
+        needed = name in ("aggregate", "stats")
+        f.add_argument(
+            f"--{name}", required=needed, help=f"folder written by `nashpo analysis {name}`" + ("" if needed else " (NB201 runs)")
+        )
     f.add_argument("--out", required=True)
     f.set_defaults(func=cmd_figures)
     n = asub.add_parser("nb201-table", help="NB201 paper's Table 5 layout: ours beside the published RS/REA/REINFORCE/BOHB rows")

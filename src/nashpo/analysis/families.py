@@ -46,8 +46,8 @@ def grid_finals(run_dirs: list[Path]) -> pd.DataFrame:
     return out
 
 
-def nb201_finals(per_run_final: Path) -> pd.DataFrame:
-    df = pd.read_parquet(per_run_final)
+def nb201_rows(df: pd.DataFrame) -> pd.DataFrame:
+    """NB201's per-run finals (``analysis aggregate``) as the cross-task summary's rows (test regret)."""
     out = df[["optimizer", "seed", "n_trials", SCORE]].copy()
     out.insert(0, "dataset", "nb201/" + df["dataset"].astype(str))
     out.insert(0, "protocol", "nb201")
@@ -56,28 +56,49 @@ def nb201_finals(per_run_final: Path) -> pd.DataFrame:
     return out
 
 
-def summarise(run_dirs: list[Path], out: Path, nb201: Path | None = None) -> dict[str, pd.DataFrame]:
-    finals = grid_finals(run_dirs)
-    if nb201 is not None:
-        finals = pd.concat([nb201_finals(nb201), finals], ignore_index=True)
+def summary_finals(grid: pd.DataFrame | None, nb201: pd.DataFrame | None) -> pd.DataFrame:
+    """The cross-task summary's rows: NB201's per-run finals (``analysis aggregate``) first, then the
+    FCNet/MLP runs (``grid_finals``), each in the given order (the table's task columns follow it)."""
+    parts = ([nb201_rows(nb201)] if nb201 is not None and len(nb201) else []) + ([grid] if grid is not None and len(grid) else [])
+    if not parts:
+        raise InputError("runs", [], "no single-objective runs for the cross-task summary")
+    return pd.concat(parts, ignore_index=True)
+
+
+def summary_tables(finals: pd.DataFrame) -> dict[str, pd.DataFrame]:
+    """Mean final regret per optimizer and task (a column per task), Friedman/Nemenyi over every task."""
     tasks = list(dict.fromkeys(finals["dataset"]))
     table = finals.groupby(["optimizer", "dataset"])[SCORE].mean().unstack("dataset").reindex(columns=tasks)
     friedman, nemenyi = friedman_nemenyi(finals, SCORE)
     ranked = friedman.set_index("optimizer")["avg_rank"]
     table["avg_rank"] = ranked.reindex(table.index)
     table = table.sort_values("avg_rank").reset_index()
+    return {"summary_table": table, "friedman": friedman, "nemenyi": nemenyi}
+
+
+def write_summary_stats(finals: pd.DataFrame, out: Path) -> dict[str, pd.DataFrame]:
+    """``summary_tables`` as parquet, ``summary_table.csv`` and its report caption ``summary_table.rst``."""
+    tables = summary_tables(finals)
     out.mkdir(parents=True, exist_ok=True)
-    outputs = {"finals": finals, "summary_table": table, "friedman": friedman, "nemenyi": nemenyi}
-    for name, frame in outputs.items():
+    for name, frame in tables.items():
         write_parquet_atomic(pa_table(frame), out / f"{name}.parquet")
-    cd_figure(friedman, nemenyi, out)
     tmp = out / ".summary_table.csv.tmp"
-    table.to_csv(tmp, index=False, float_format="%.6g")
+    tables["summary_table"].to_csv(tmp, index=False, float_format="%.6g")
     tmp.replace(out / "summary_table.csv")
     tmp = out / ".summary_table.rst.tmp"
-    tmp.write_text(summary_caption(table, finals))
+    tmp.write_text(summary_caption(tables["summary_table"], finals))
     tmp.replace(out / "summary_table.rst")
-    return outputs
+    return tables
+
+
+def summarise(run_dirs: list[Path], out: Path, nb201: Path | None = None) -> dict[str, pd.DataFrame]:
+    """The whole cross-task summary into one folder (``analysis families``)."""
+    finals = summary_finals(grid_finals(run_dirs), pd.read_parquet(nb201) if nb201 is not None else None)
+    out.mkdir(parents=True, exist_ok=True)
+    write_parquet_atomic(pa_table(finals), out / "finals.parquet")
+    tables = write_summary_stats(finals, out)
+    cd_figure(tables["friedman"], tables["nemenyi"], out)
+    return {"finals": finals, **tables}
 
 
 def pa_table(frame: pd.DataFrame):
@@ -247,37 +268,51 @@ FAMILY_LATEX_COLUMNS = {
 }
 
 
-def analyse_family(run_dirs: list[Path], out: Path, log=None) -> dict[str, pd.DataFrame]:
-    """Tables, the anytime figure and captions of one family's runs into ``out`` (every file
-    written to a temporary name first; call within ``io.stage_outputs`` for all-or-nothing)."""
-    import os
-    import shutil
-    import sys
-
-    log = log or sys.stderr
+def family_aggregate_tables(run_dirs: list[Path], log=None) -> dict[str, pd.DataFrame]:
+    """One family's per-run finals and anytime regret curves (refuses runs of several families)."""
     finals, traj = load_family_runs(run_dirs)
     families = sorted(finals["family"].unique())
     if len(families) != 1:
         raise InputError("runs", families, "mix several families; analyse one family at a time")
-    family = families[0]
-    print(f"families: {family}: {len(finals)} runs over {finals['task'].nunique()} tasks", file=log)
-    curves = regret_curves(finals, traj)
-    wilcoxon = family_wilcoxon(finals)
-    counts = wilcoxon_counts(wilcoxon)
-    tables = {"per_run_final": family_table(finals), "curves_time": curves, "wilcoxon": wilcoxon, "wilcoxon_counts": counts}
+    if log is not None:
+        print(f"families: {families[0]}: {len(finals)} runs over {finals['task'].nunique()} tasks", file=log)
+    return {"per_run_final": family_table(finals), "curves_time": regret_curves(finals, traj)}
+
+
+def family_stats_tables(per_run_final: pd.DataFrame) -> dict[str, pd.DataFrame]:
+    wilcoxon = family_wilcoxon(per_run_final)
+    return {"wilcoxon": wilcoxon, "wilcoxon_counts": wilcoxon_counts(wilcoxon)}
+
+
+def write_family_stats(family: str, tables: dict[str, pd.DataFrame], out: Path, log=None) -> None:
+    """The Wilcoxon tables (parquet, csv, tex) and the report caption ``wilcoxon.rst``."""
+    wilcoxon = tables["wilcoxon"]
+    caption = wilcoxon_caption(family, wilcoxon)
+    write_tables(
+        out,
+        {k: tables[k] for k in ("wilcoxon", "wilcoxon_counts")},
+        FAMILY_FORMATS,
+        FAMILY_LATEX_COLUMNS,
+        {"wilcoxon": caption.strip().replace("_", r"\_")},
+    )
+    tmp = out / ".wilcoxon.rst.tmp"
+    tmp.write_text(caption)
+    tmp.replace(out / "wilcoxon.rst")
+    if log is not None:
+        print(f"families: {family}: {int(wilcoxon['significant'].sum())} of {len(wilcoxon)} Wilcoxon pairs significant (Holm)", file=log)
+
+
+def analyse_family(run_dirs: list[Path], out: Path, log=None) -> dict[str, pd.DataFrame]:
+    """Tables, the anytime figure and captions of one family's runs into ``out`` (``analysis family``;
+    the study's rules run the same three parts as its aggregate, stats and figures stages)."""
+    import sys
+
+    log = log or sys.stderr
+    tables = family_aggregate_tables(run_dirs, log)
+    family = str(tables["per_run_final"]["family"].iloc[0])
+    tables |= family_stats_tables(tables["per_run_final"])
     out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
-    tmp = out / f".figures.tmp{os.getpid()}"
-    shutil.rmtree(tmp, ignore_errors=True)
-    tmp.mkdir()
-    try:
-        anytime_figure(curves, finals, family, tmp)
-        (tmp / "wilcoxon.rst").write_text(wilcoxon_caption(family, wilcoxon))
-        captions = {"wilcoxon": wilcoxon_caption(family, wilcoxon).strip().replace("_", r"\_")}
-        write_tables(out, tables, FAMILY_FORMATS, FAMILY_LATEX_COLUMNS, captions)
-        for f in sorted(tmp.iterdir()):
-            os.replace(f, out / f.name)
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
-    print(f"families: {family}: {int(wilcoxon['significant'].sum())} of {len(wilcoxon)} Wilcoxon pairs significant (Holm)", file=log)
+    write_tables(out, {k: tables[k] for k in ("per_run_final", "curves_time")}, FAMILY_FORMATS)
+    write_family_stats(family, tables, out, log)
+    anytime_figure(tables["curves_time"], tables["per_run_final"], family, out)
     return tables

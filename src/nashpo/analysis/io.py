@@ -117,9 +117,15 @@ def write_tables(
 
 
 def _files(folder: Path) -> dict[str, tuple[int, int]]:
+    """Files under ``folder`` (its groups' subfolders too) by relative path; hidden ones skipped."""
     if not folder.is_dir():
         return {}
-    return {p.name: (p.stat().st_ino, p.stat().st_mtime_ns) for p in folder.iterdir() if p.is_file() and not p.name.startswith(".")}
+    out = {}
+    for p in folder.rglob("*"):
+        rel = p.relative_to(folder)
+        if p.is_file() and not any(part.startswith(".") for part in rel.parts):
+            out[rel.as_posix()] = (p.stat().st_ino, p.stat().st_mtime_ns)
+    return out
 
 
 def manifest_path(out_dir: Path) -> Path:
@@ -132,7 +138,9 @@ def _manifest(folder: Path) -> list[str]:
         names = json.loads(manifest_path(folder).read_text())
     except (OSError, ValueError):
         return []
-    return [n for n in names if isinstance(n, str) and "/" not in n and not n.startswith(".")] if isinstance(names, list) else []
+    if not isinstance(names, list):
+        return []
+    return [n for n in names if isinstance(n, str) and not n.startswith("/") and not any(p.startswith(".") for p in n.split("/"))]
 
 
 @contextmanager
@@ -148,8 +156,12 @@ def stage_outputs(out_dir: Path) -> Iterator[None]:
     try:
         yield
     except BaseException:
-        for name in _manifest(out_dir):
+        names = _manifest(out_dir)
+        for name in names:
             (out_dir / name).unlink(missing_ok=True)
+        for sub in sorted({(out_dir / n).parent for n in names if "/" in n}, key=lambda d: -len(d.parts)):
+            if sub.is_dir() and not any(sub.iterdir()):
+                sub.rmdir()
         manifest_path(out_dir).unlink(missing_ok=True)
         raise
     after = _files(out_dir)

@@ -410,33 +410,54 @@ def latency_saved(points: pd.DataFrame, finals: pd.DataFrame, so: pd.DataFrame, 
 # ------------------------------------------------------------------ entry point
 
 
-def mo_tables(
+AGGREGATE_TABLES = ("finals", "curves", "values_at", "front_points", "so_incumbents", "eaf", "true_fronts")
+STATS_TABLES = ("summary_table", "wilcoxon", "wilcoxon_at_time", "friedman", "nemenyi", "device_classes", "latency_saved")
+AGGREGATE_FORMATS = {"finals": ("parquet", "csv"), "curves": ("parquet", "csv"), "eaf": ("parquet", "csv")}
+
+
+def mo_aggregate_tables(
     run_dirs: Sequence[Path], so_dirs: Sequence[Path] = (), tables: Tables | None = None, log: TextIO = sys.stderr
 ) -> dict[str, pd.DataFrame]:
+    """Per run and per task: finals, HV-regret curves, values at fractions of the budget, final fronts
+    with their values, attainment surfaces, the true fronts, and the single-objective incumbents of the
+    same tasks (``so_dirs``: any single-objective runs; those of other tasks are ignored)."""
     tables = tables or BenchmarkTables()
     finals, trajs, fronts = mo_frames(load_mo(run_dirs))
     n_tasks = finals.groupby(TASK_KEY).ngroups
     print(f"mo: {len(finals)} runs, {n_tasks} tasks, {finals['optimizer'].nunique()} optimizers", file=log)
     points = front_values(fronts, finals, tables)
-    so = so_values(load_so_incumbents(so_dirs), finals, tables)
-    friedman, nemenyi = mo_friedman(finals)
-    at = values_at(finals, trajs)
-    out = {
+    return {
         "finals": finals,
         "curves": hv_curves(finals, trajs),
+        "values_at": values_at(finals, trajs),
+        "front_points": points,
+        "so_incumbents": so_values(load_so_incumbents(so_dirs), finals, tables),
+        "eaf": attainment(points, finals),
+        "true_fronts": true_fronts(finals, tables),
+    }
+
+
+def mo_stats_tables(data: dict[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
+    """Tests and tables from ``mo_aggregate_tables``: Wilcoxon/Holm per task (final and at fractions of
+    the budget), Friedman/Nemenyi over every task, device classes, latency saved."""
+    finals = data["finals"]
+    friedman, nemenyi = mo_friedman(finals)
+    return {
         "summary_table": summary_table(finals, friedman),
         "wilcoxon": mo_wilcoxon(finals),
-        "wilcoxon_at_time": wilcoxon_at_time(finals, at),
+        "wilcoxon_at_time": wilcoxon_at_time(finals, data["values_at"]),
         "friedman": friedman,
         "nemenyi": nemenyi,
         "device_classes": device_class_table(finals),
-        "latency_saved": latency_saved(points, finals, so),
-        "eaf": attainment(points, finals),
-        "front_points": points,
-        "so_incumbents": so,
+        "latency_saved": latency_saved(data["front_points"], finals, data["so_incumbents"]),
     }
-    out["true_fronts"] = true_fronts(finals, tables)
-    return out
+
+
+def mo_tables(
+    run_dirs: Sequence[Path], so_dirs: Sequence[Path] = (), tables: Tables | None = None, log: TextIO = sys.stderr
+) -> dict[str, pd.DataFrame]:
+    data = mo_aggregate_tables(run_dirs, so_dirs, tables, log)
+    return data | mo_stats_tables(data)
 
 
 def true_fronts(finals: pd.DataFrame, tables: Tables) -> pd.DataFrame:
@@ -464,6 +485,7 @@ def analyse_mo(
     tmp.mkdir()
     try:
         mo_figures.render(data, tmp, log)
+        mo_figures.captions(data, tmp)
         written = write_tables(out_dir, {k: data[k] for k in TABLE_FORMATS}, TABLE_FORMATS, latex_captions=LATEX_CAPTIONS)
         for f in sorted(tmp.iterdir()):
             os.replace(f, out_dir / f.name)

@@ -254,5 +254,4 @@ def render(data: dict[str, pd.DataFrame], out: Path, log: TextIO = sys.stderr) -
         cd_diagram(data, out)
         for benchmark in sorted(data["finals"]["benchmark"].unique()):
             pareto(data, out, benchmark)
-        captions(data, out)
     print(f"mo: figures {', '.join(sorted(p.stem for p in out.glob('*.png')))}", file=log)
