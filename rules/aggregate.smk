@@ -8,7 +8,7 @@ rule aggregate:
         code=AGGREGATE_CODE,
     params:
         nashpo=NASHPO,
-        data_dir=DATA_DIR,
+        data_dir=lambda w, input: os.path.dirname(input.tables[0]) if input.tables else DATA_DIR,
         out=lambda w, output: os.path.dirname(output[0]),
         missing=lambda w: ["--missing", *missing_runs(NB201_RUNS)] if missing_runs(NB201_RUNS) else [],
     conda:

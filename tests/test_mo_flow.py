@@ -322,7 +322,10 @@ def test_dry_run_fans_out_and_refuses_a_bad_device(tmp_path: Path) -> None:
     # one aggregate over every task: the single-objective cifar10 searches first (the contrast), then the others
     command = next(line for line in out.splitlines() if "analysis aggregate" in line)
     runs = command.split("--runs ")[1].split(" --out")[0].split()
-    assert runs[:2] == ["results/runs/nb201/cifar10/valid_error/re/seeds_0-1.json", "results/runs/nb201/cifar10/valid_error/rs/seeds_0-1.json"]
+    assert runs[:2] == [
+        "results/runs/nb201/cifar10/valid_error/re/seeds_0-1.json",
+        "results/runs/nb201/cifar10/valid_error/rs/seeds_0-1.json",
+    ]
     assert len(runs) == 14 and "results/runs/hpolib/naval_propulsion/valid_loss+model_size/mo_rs/seeds_2-2.json" in runs
 
     set_config(root, lambda c: c["tasks"][1]["objectives"].append(["valid_error", "latency:pixel9"]))
