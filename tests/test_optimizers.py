@@ -19,7 +19,7 @@ from nashpo.runner import Budget, run_search
 from nashpo.space import N_ARCHS, code_to_ops
 from nashpo.triallog import TIMING_COLUMNS, read_trials
 
-EVALS = {"rs": 100, "re": 100, "tpe": 60, "smac": 30, "smac_hb": 60, "dehb": 100}
+EVALS = {"rs": 100, "re": 100, "tpe": 60, "smac": 30, "smac_hb": 60, "dehb": 100, "bohb": 60}
 
 
 @pytest.fixture(scope="module")
@@ -43,6 +43,7 @@ def test_registry_and_adapter_sources() -> None:
         "smac",
         "smac_hb",
         "dehb",
+        "bohb",
         "tpe",
         "mo_rs",
         "nsga2",
@@ -100,6 +101,7 @@ def test_rung_mapping() -> None:
         ("smac", {"n_initial_designs": 2.5}, "smac.n_initial_designs"),
         ("dehb", {"eta": "3"}, "dehb.eta"),
         ("smac_hb", {"bogus": 1}, "smac_hb.bogus"),
+        ("bohb", {"random_fraction": 2.0}, "bohb.random_fraction"),
     ],
 )
 def test_bad_hyperparameters(data_dir: Path, tmp_path: Path, name: str, hp: dict, field: str) -> None:
@@ -109,7 +111,7 @@ def test_bad_hyperparameters(data_dir: Path, tmp_path: Path, name: str, hp: dict
     assert list(tmp_path.iterdir()) == []
 
 
-@pytest.mark.parametrize(("name", "evals"), [("re", 80), ("tpe", 40), ("dehb", 80), ("smac", 15), ("smac_hb", 40)])
+@pytest.mark.parametrize(("name", "evals"), [("re", 80), ("tpe", 40), ("dehb", 80), ("smac", 15), ("smac_hb", 40), ("bohb", 60)])
 def test_identical_logs_in_two_processes(nashpo_env: dict[str, str], tmp_path: Path, name: str, evals: int) -> None:
     env = {k: v for k, v in nashpo_env.items() if k != "PYTHONHASHSEED"}  # the CLI must fix it itself
     logs = []
