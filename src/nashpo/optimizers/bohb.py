@@ -129,8 +129,9 @@ class BOHB(Optimizer):
         )
         n_rungs = max_sh_iter(lo, hi, self.eta)
         budgets = hi * np.power(self.eta, -np.linspace(n_rungs - 1, 0, n_rungs))
-        self.epochs_of = {float(b): fidelity_at_or_above(float(b), self.fidelities) for b in budgets}
-        if len(set(self.epochs_of.values())) < 2:
+        self.max_budget = float(budgets[-1])
+        self.epochs_of = {float(b): self.query_epochs(float(b)) for b in budgets}
+        if self.rungs_on_fidelities and len(set(self.epochs_of.values())) < 2:
             raise InputError(
                 f"{self.name}.eta",
                 self.hp["eta"],
@@ -140,6 +141,12 @@ class BOHB(Optimizer):
         # the fields hpbandster's BOHB.get_next_iteration reads from its master
         self.master = SimpleNamespace(max_SH_iter=n_rungs, eta=self.eta, budgets=budgets, config_generator=self.generator)
         self.iterations: list[Any] = []
+
+    rungs_on_fidelities: ClassVar[bool] = True  # rungs must land on at least two data fidelities
+
+    def query_epochs(self, budget: float) -> int:
+        """The fidelity the runner queries for one of hpbandster's budgets."""
+        return fidelity_at_or_above(budget, self.fidelities)
 
     def next_iteration(self) -> Any:
         return HpBandSterBOHB.get_next_iteration(self.master, len(self.iterations))
@@ -160,7 +167,12 @@ class BOHB(Optimizer):
         job = Job(config_id, config=values, budget=budget, working_directory=str(self.workdir))
         config = Configuration(self.space, values=values)
         picked = self.iterations[config_id[0]].data[config_id].config_info.get("model_based_pick", False)
-        return TrialInfo(config, self.epochs_of[float(budget)], origin="model" if picked else "random", token=job)
+        origin = "model" if picked else "random"
+        return TrialInfo(config, self.epochs_of[float(budget)], origin, job, self.counts_for_incumbent(float(budget)))
+
+    def counts_for_incumbent(self, budget: float) -> bool:
+        """Every trial may become the runner's incumbent (the best at the highest fidelity seen)."""
+        return True
 
     def tell(self, info: TrialInfo, value: TrialValue) -> None:
         job: Job = info.token
@@ -171,3 +183,48 @@ class BOHB(Optimizer):
 
     def close(self) -> None:
         self.logger.setLevel(self._log_level)
+
+
+class BOHBNB201(BOHB):
+    """The NB201 paper's BOHB (AutoDL-Projects ``exps/algos/BOHB.py``, Jan 2020, run by
+    ``scripts-search/algos/BOHB.sh``): hpbandster's BOHB with ``eta=3, min_budget=12,
+    max_budget=200, num_samples=4, random_fraction=0.0, bandwidth_factor=3`` and one worker.
+
+    The paper's worker ignores the budget: every evaluation, at every rung (hpbandster's budgets
+    22.2, 66.7 and 200), returns the 12-epoch schedule's validation accuracy and is charged that
+    schedule's time; so every trial here is queried at the lowest fidelity (12 epochs). The
+    reported architecture is hpbandster's incumbent (``Result.get_incumbent_id``: the lowest loss
+    among the results at ``max_budget``, ties to the lowest config id, i.e. the first evaluated):
+    only trials at budget 200 are incumbent candidates, and the runner's incumbent is exactly
+    that. End of budget: the paper's worker counts an evaluation only while
+    ``sim_cost_time + cur_time <= time_budget`` and from the first one that does not fit returns
+    loss 100 for every further evaluation. Those cannot change the incumbent (a loss of 100 is
+    worse than any counted result at ``max_budget``), so the search equals the runner's budget
+    rule: the crossing trial is not counted and the search ends there.
+    """
+
+    name = "bohb_nb201"
+    defaults: ClassVar[dict[str, Any]] = {
+        **BOHB.defaults,
+        "eta": 3.0,  # BOHB.sh / BOHB.py: eta=3
+        "num_samples": 4,  # BOHB.sh: --num_samples 4
+        "random_fraction": 0.0,  # BOHB.sh: --random_fraction 0.0
+        "bandwidth_factor": 3.0,  # BOHB.sh: --bandwidth_factor 3
+    }
+    rungs_on_fidelities = False
+    MIN_BUDGET, MAX_BUDGET = 12, 200  # BOHB.py: min_budget=12, max_budget=200 (epochs)
+
+    def setup(self) -> None:
+        if (self.fidelities[0], self.fidelities[-1]) != (self.MIN_BUDGET, self.MAX_BUDGET):
+            raise InputError(
+                "fidelities",
+                self.fidelities,
+                f"{self.name} needs the {self.MIN_BUDGET}- and {self.MAX_BUDGET}-epoch data (NB201 with the mirror)",
+            )
+        super().setup()
+
+    def query_epochs(self, budget: float) -> int:
+        return self.fidelities[0]  # the paper's worker ignores the budget: the 12-epoch schedule
+
+    def counts_for_incumbent(self, budget: float) -> bool:
+        return budget == self.max_budget
