@@ -29,8 +29,8 @@ from nashpo.runner import Budget, run_search
 from nashpo.space import EDGE_NAMES, config_to_code
 from nashpo.triallog import read_trials
 
-EVALS = {"rs": 60, "re": 60, "tpe": 40, "smac": 25, "smac_hb": 70, "dehb": 60}
-MULTI_FIDELITY = ("smac_hb", "dehb")
+EVALS = {"rs": 60, "re": 60, "tpe": 40, "smac": 25, "smac_hb": 70, "dehb": 60, "bohb": 60}
+MULTI_FIDELITY = ("smac_hb", "dehb", "bohb")
 GROUP_SEEDS = (1, 2, 3)
 
 
@@ -172,7 +172,7 @@ def test_plugins_on_every_optimizer(runs: dict[str, Path], exports: dict[str, Pa
         corr = run_plugin("budget_correlation", run)
         # architectures evaluated at both budgets: SMAC's Hyperband promotes them, DEHB's evolution rarely repeats one
         both = unique.pivot_table(index="arch_code", columns="epochs", values="objective").dropna()
-        assert len(both) >= (3 if optimizer == "smac_hb" else 1)
+        assert len(both) >= (3 if optimizer in ("smac_hb", "bohb") else 1)
         expected = round(stats.spearmanr(both[12], both[200]).correlation, 2) if len(both) > 1 else math.nan
         assert corr.outputs["correlations"]["200.0"]["12.0"] == pytest.approx(expected, nan_ok=True)
         assert corr.outputs["correlations_symmetric"]["12.0"]["200.0"] == pytest.approx(expected, nan_ok=True)

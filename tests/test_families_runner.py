@@ -124,6 +124,7 @@ def test_grid_search_time_budget_uses_the_same_rule(grid_dir: Path, tmp_path: Pa
     [
         ({"optimizer": "dehb"}, "optimizer='dehb'"),
         ({"optimizer": "smac_hb"}, "optimizer='smac_hb'"),
+        ({"optimizer": "bohb"}, "optimizer='bohb'"),
         ({"protocol": "proxy"}, "protocol='proxy'"),
         ({"fidelities": [1, 2]}, "fidelities="),
         ({"dataset": "cifar10"}, "task='cifar10'"),

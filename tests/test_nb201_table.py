@@ -28,7 +28,9 @@ def test_random_search_reproduces_the_published_rs_row(rs_runs: Path, data_dir: 
     nb201_table([rs_runs / "seeds_0-99.json"], tmp_path, data_dir)
     wide = pd.read_csv(tmp_path / "nb201_table.csv")
     ours = wide[(wide["method"] == "rs") & (wide["source"] == "ours")].iloc[0]
-    assert ours["n"] == 100 and ours["counterpart"] == "RS"
+    assert ours["n"] == 100 and ours["counterpart"] == "RS" and ours["settings"] == "defaults"
+    published = wide[(wide["method"] == "BOHB") & (wide["source"] == "published")].iloc[0]
+    assert "num_samples 4" in published["settings"] and "BOHB.sh" in published["settings"]
     runs = pd.read_csv(tmp_path / "nb201_table_runs.csv")
     for (dataset, split), (mean, std) in PUBLISHED["RS"].items():
         values = runs[f"{dataset}_{split}_acc"]

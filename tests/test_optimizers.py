@@ -9,17 +9,20 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from hpbandster.core.result import Result
 
 from nashpo.benchmarks.nb201 import NB201Benchmark
 from nashpo.errors import InputError
 from nashpo.optimizers import REGISTRY, adapter_source, get_optimizer_class
+from nashpo.optimizers.base import TrialValue
+from nashpo.optimizers.bohb import BOHBNB201
 from nashpo.optimizers.re import mutate
 from nashpo.optimizers.smac_hb import to_fidelity
 from nashpo.runner import Budget, run_search
-from nashpo.space import N_ARCHS, code_to_ops
+from nashpo.space import N_ARCHS, code_to_ops, config_to_code
 from nashpo.triallog import TIMING_COLUMNS, read_trials
 
-EVALS = {"rs": 100, "re": 100, "tpe": 60, "smac": 30, "smac_hb": 60, "dehb": 100}
+EVALS = {"rs": 100, "re": 100, "tpe": 60, "smac": 30, "smac_hb": 60, "dehb": 100, "bohb": 60}
 
 
 @pytest.fixture(scope="module")
@@ -43,6 +46,8 @@ def test_registry_and_adapter_sources() -> None:
         "smac",
         "smac_hb",
         "dehb",
+        "bohb",
+        "bohb_nb201",
         "tpe",
         "mo_rs",
         "nsga2",
@@ -100,6 +105,7 @@ def test_rung_mapping() -> None:
         ("smac", {"n_initial_designs": 2.5}, "smac.n_initial_designs"),
         ("dehb", {"eta": "3"}, "dehb.eta"),
         ("smac_hb", {"bogus": 1}, "smac_hb.bogus"),
+        ("bohb", {"random_fraction": 2.0}, "bohb.random_fraction"),
     ],
 )
 def test_bad_hyperparameters(data_dir: Path, tmp_path: Path, name: str, hp: dict, field: str) -> None:
@@ -109,7 +115,7 @@ def test_bad_hyperparameters(data_dir: Path, tmp_path: Path, name: str, hp: dict
     assert list(tmp_path.iterdir()) == []
 
 
-@pytest.mark.parametrize(("name", "evals"), [("re", 80), ("tpe", 40), ("dehb", 80), ("smac", 15), ("smac_hb", 40)])
+@pytest.mark.parametrize(("name", "evals"), [("re", 80), ("tpe", 40), ("dehb", 80), ("smac", 15), ("smac_hb", 40), ("bohb", 60)])
 def test_identical_logs_in_two_processes(nashpo_env: dict[str, str], tmp_path: Path, name: str, evals: int) -> None:
     env = {k: v for k, v in nashpo_env.items() if k != "PYTHONHASHSEED"}  # the CLI must fix it itself
     logs = []
@@ -135,3 +141,34 @@ def test_identical_logs_in_two_processes(nashpo_env: dict[str, str], tmp_path: P
         logs.append(read_trials(tmp_path / out).drop(columns=list(TIMING_COLUMNS)))
     pd.testing.assert_frame_equal(logs[0], logs[1])
     assert sorted(p.name for p in tmp_path.iterdir()) == ["a", "b"]  # optimizer output only inside --out
+
+
+def test_bohb_leaves_numpy_global_random_state_alone(data_dir: Path, tmp_path: Path) -> None:
+    np.random.seed(123)
+    expected = np.random.rand(3)
+    np.random.seed(123)
+    run_search("bohb", "cifar10", 4, Budget(max_evals=40), tmp_path / "run", data_dir=data_dir, progress=None)
+    assert np.array_equal(np.random.rand(3), expected)
+
+
+def test_bohb_nb201_reports_hpbandsters_incumbent(data_dir: Path, tmp_path: Path) -> None:
+    """The paper's protocol: every trial at 12 epochs; the runner's incumbent is hpbandster's own
+    (``Result.get_incumbent_id``: lowest loss among the results at max_budget 200), driven by hand."""
+    evals = 60
+    rec = run_search("bohb_nb201", "cifar10", 3, Budget(max_evals=evals), tmp_path / "run", data_dir=data_dir, progress=None)
+    trials = read_trials(tmp_path / "run")
+    assert set(trials["epochs"]) == {12}
+    bench = NB201Benchmark("cifar10", data_dir)
+    (tmp_path / "w").mkdir()
+    opt = BOHBNB201(bench.space(3), 3, [12, 200], tmp_path / "w")
+    for n in range(evals):
+        info = opt.ask()
+        code = config_to_code(info.config)
+        assert code == trials["arch_code"].iloc[n] and info.epochs == 12
+        res = bench.query_code(code, info.epochs)
+        opt.tell(info, TrialValue(cost=100 - res["valid_acc"], time=res["cost"]))
+    result = Result([it.data for it in opt.iterations], {"max_budget": opt.max_budget})
+    best = config_to_code(result.get_id2config_mapping()[result.get_incumbent_id()]["config"])
+    assert best == rec["incumbent"]["arch_code"] == trials["inc_arch_code"].iloc[-1]
+    # the first bracket evaluates 9 configurations at budget 22.2 and 3 at 66.7 before one at 200
+    assert (trials["inc_arch_code"].iloc[:12] == -1).all() and trials["inc_trial"].iloc[12] == 12

@@ -84,7 +84,7 @@ def test_time_budget_drops_the_trial_that_would_cross(data_dir: Path, tmp_path: 
     assert read_trials(tmp_path / "longer")["cost"].iloc[-1] == stop["cost"]
 
 
-@pytest.mark.parametrize("optimizer", ["rs", "re", "re_autodl", "reinforce", "tpe", "smac", "smac_hb", "dehb"])
+@pytest.mark.parametrize("optimizer", ["rs", "re", "re_autodl", "reinforce", "tpe", "smac", "smac_hb", "dehb", "bohb"])
 def test_no_counted_trial_ends_after_the_budget(data_dir: Path, tmp_path: Path, optimizer: str) -> None:
     """Every optimizer, the multi-fidelity ones included, stops before the trial that would cross."""
     limit = 2500.0

@@ -8,8 +8,12 @@ cifar100 and ImageNet16-120 (x-valid, x-test). Each cell is mean ± std over see
 Published rows: Dong & Yang, "NAS-Bench-201: Extending the Scope of Reproducible Neural
 Architecture Search", ICLR 2020 (arXiv:2001.00326), Table 5, 500 runs per method. Our rows are
 matched to a published method (``COUNTERPART``): rs -> RS, re and re_autodl -> REA (AutoDL's REA
-is ``re_autodl``), reinforce -> REINFORCE, smac_hb -> BOHB (SMAC3's multi-fidelity facade is
-SMAC's BOHB-style Hyperband with a random-forest model; the paper ran BOHB itself).
+is ``re_autodl``), reinforce -> REINFORCE, bohb_nb201 (the paper's BOHB protocol: hpbandster,
+every query at 12 epochs) and bohb (hpbandster's defaults, rungs on 12 and 200 epochs) -> BOHB.
+``smac_hb`` (SMAC3's Hyperband with a random forest) is not BOHB and has no counterpart.
+
+``settings``: for a published row the paper's settings (AutoDL-Projects' scripts), for ours the
+hyperparameters the runs were made with (``run.json``), so every row says what it is.
 
 ``dSE``: (our mean - published mean) / sqrt(our_std^2 / our_n + published_std^2 / 500), our std with
 ddof=1: the difference in standard errors of the difference.
@@ -84,8 +88,19 @@ PUBLISHED_OPTIMAL = {
     ("ImageNet16-120", "valid"): 46.77,
     ("ImageNet16-120", "test"): 47.31,
 }
-COUNTERPART = {"rs": "RS", "re": "REA", "re_autodl": "REA", "reinforce": "REINFORCE", "smac_hb": "BOHB"}
-ORDER = ["rs", "re", "re_autodl", "reinforce", "smac_hb", "dehb", "tpe", "smac"]
+PUBLISHED_SETTINGS = {
+    "REA": "population 10, tournament 3 (AutoDL-Projects scripts-search/algos/R-EA.sh)",
+    "RS": "uniform samples (scripts-search/algos/Random.sh)",
+    "REINFORCE": "Adam lr 0.001, EMA momentum 0.9 (scripts-search/algos/REINFORCE.sh)",
+    "BOHB": "hpbandster, eta 3, budgets 12-200, num_samples 4, random_fraction 0, bandwidth_factor 3, 12-epoch queries (scripts-search/algos/BOHB.sh)",
+}
+COUNTERPART = {"rs": "RS", "re": "REA", "re_autodl": "REA", "reinforce": "REINFORCE", "bohb_nb201": "BOHB", "bohb": "BOHB"}
+ORDER = ["rs", "re", "re_autodl", "reinforce", "bohb_nb201", "bohb", "smac_hb", "dehb", "tpe", "smac"]
+
+
+def settings_text(hyperparameters: dict[str, object]) -> str:
+    """One run's hyperparameters as ``key=value`` pairs (``defaults`` when there are none)."""
+    return ", ".join(f"{k}={v}" for k, v in sorted(hyperparameters.items())) or "defaults"
 
 
 def col(dataset: str, split: str, what: str) -> str:
@@ -106,6 +121,7 @@ def incumbents(run_dirs: list[Path]) -> pd.DataFrame:
         rows.append(
             {
                 "optimizer": rec["optimizer"],
+                "settings": settings_text(rec.get("hyperparameters") or {}),
                 "seed": rec["seed"],
                 "arch_code": int(code),
                 "max_sim_seconds": budget.get("max_sim_seconds"),
@@ -130,7 +146,7 @@ def lookups(incs: pd.DataFrame, data_dir: Path | None = None) -> pd.DataFrame:
 
 
 def oracle_row(data_dir: Path | None = None) -> dict[str, object]:
-    row: dict[str, object] = {"method": "optimal", "source": "ours (tables)", "counterpart": "optimal", "n": np.nan}
+    row: dict[str, object] = {"method": "optimal", "source": "ours (tables)", "counterpart": "optimal", "n": np.nan, "settings": ""}
     for d in DATASETS:
         bench = NB201Benchmark(d, data_dir)
         everything = bench.query_many(np.arange(N_ARCHS), FULL_EPOCHS)
@@ -146,7 +162,13 @@ def table(per_run: pd.DataFrame, data_dir: Path | None = None) -> pd.DataFrame:
     """Wide table: published rows, then ours (``ORDER``, then any others), then the optimal rows."""
     rows: list[dict[str, object]] = []
     for method, cells in PUBLISHED.items():
-        row: dict[str, object] = {"method": method, "source": "published", "counterpart": method, "n": PUBLISHED_N}
+        row: dict[str, object] = {
+            "method": method,
+            "source": "published",
+            "counterpart": method,
+            "n": PUBLISHED_N,
+            "settings": PUBLISHED_SETTINGS[method],
+        }
         for (d, s), (m, sd) in cells.items():
             row.update({col(d, s, "mean"): m, col(d, s, "std"): sd, col(d, s, "dSE"): np.nan})
         rows.append(row)
@@ -155,7 +177,7 @@ def table(per_run: pd.DataFrame, data_dir: Path | None = None) -> pd.DataFrame:
         g = per_run[per_run["optimizer"] == opt]
         n = len(g)
         pub = COUNTERPART.get(opt)
-        row = {"method": opt, "source": "ours", "counterpart": pub or "", "n": n}
+        row = {"method": opt, "source": "ours", "counterpart": pub or "", "n": n, "settings": " | ".join(sorted(g["settings"].unique()))}
         for d, s in METRICS:
             v = g[col(d, s, "acc")].to_numpy(float)
             mean = float(np.mean(v))
@@ -168,7 +190,13 @@ def table(per_run: pd.DataFrame, data_dir: Path | None = None) -> pd.DataFrame:
                 dse = (mean - pm) / se if se > 0 else np.nan
             row[col(d, s, "dSE")] = dse
         rows.append(row)
-    published_optimal: dict[str, object] = {"method": "optimal", "source": "published", "counterpart": "optimal", "n": np.nan}
+    published_optimal: dict[str, object] = {
+        "method": "optimal",
+        "source": "published",
+        "counterpart": "optimal",
+        "n": np.nan,
+        "settings": "",
+    }
     for (d, s), m in PUBLISHED_OPTIMAL.items():
         published_optimal.update({col(d, s, "mean"): m, col(d, s, "std"): np.nan, col(d, s, "dSE"): np.nan})
     rows += [published_optimal, oracle_row(data_dir)]
@@ -192,6 +220,7 @@ def display(wide: pd.DataFrame) -> pd.DataFrame:
     out.loc[wide["method"] == "optimal", "vs"] = ""
     for d, s in METRICS:
         out[f"dSE {LABELS[d]} {s}"] = [f"{v:+.1f}" if np.isfinite(v) else "" for v in wide[col(d, s, "dSE")]]
+    out["Settings"] = wide["settings"].fillna("")
     return out
 
 
@@ -205,8 +234,11 @@ def caption(per_run: pd.DataFrame) -> str:
         f"NB201 Table 5 layout. Search on cifar10 (cifar10-valid split) with the 12-epoch proxy and a budget of {budget}; "
         f"cells: the final incumbent's 200-epoch accuracy (%), mean ± std over seeds ({seeds}). "
         f"Published rows (RS, REA, REINFORCE, BOHB; 500 runs each; optimal = best architecture): {SOURCE}. "
-        "Ours: rs~RS, re and re_autodl (AutoDL's tournament and mutation)~REA, reinforce~REINFORCE, smac_hb~BOHB. "
-        "dSE: (ours - published) / standard error of the difference. optimal (ours) is the best value in our tables."
+        "Ours: rs~RS, re and re_autodl (AutoDL's tournament and mutation)~REA, reinforce~REINFORCE, "
+        "bohb_nb201 (the paper's BOHB protocol) and bohb (hpbandster's defaults, rungs on 12 and 200 epochs)~BOHB; "
+        "smac_hb (SMAC3's Hyperband, random forest) has no counterpart. Settings: each row's hyperparameters. "
+        "dSE: (ours - published) / sqrt(our std^2 / our n + published std^2 / 500), the standard error of the difference. "
+        "optimal (ours) is the best value in our tables."
     )
 
 

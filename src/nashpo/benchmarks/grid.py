@@ -386,9 +386,9 @@ class GridView:
     def regret(self) -> float:
         return self.inc["objective"] - self.best if self.inc["code"] >= 0 else math.nan
 
-    def row(self, n: int, code: int, epochs: int, res: dict[str, float]) -> dict[str, Any]:
+    def row(self, n: int, code: int, epochs: int, res: dict[str, float], candidate: bool = True) -> dict[str, Any]:
         objective = self.objective(res)
-        if objective < self.inc["objective"]:
+        if candidate and objective < self.inc["objective"]:
             self.inc = {"trial": n, "code": code, "objective": objective}
         regret = self.regret()
         row = dict(self.base, trial=n, code=code, bench_seed=res.get("seed", -1), objective=objective, cost=res[self.spec.time_metric])

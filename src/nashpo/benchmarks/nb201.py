@@ -418,10 +418,11 @@ class NB201View:
     def stop(self, epochs: int, cost: float, sim: float) -> dict[str, Any]:
         return {"reason": "next trial would cross max_sim_seconds", "epochs": epochs, "cost": cost, "would_end_at": sim + cost}
 
-    def row(self, n: int, code: int, epochs: int, res: dict[str, float]) -> dict[str, Any]:
-        """The trial's columns (apart from the clock's); updates the incumbent first."""
+    def row(self, n: int, code: int, epochs: int, res: dict[str, float], candidate: bool = True) -> dict[str, Any]:
+        """The trial's columns (apart from the clock's); updates the incumbent first (a trial that is
+        not a ``candidate`` leaves it as it is)."""
         inc = self.inc
-        if epochs > inc["epochs"] or (epochs == inc["epochs"] and res["valid_acc"] > inc["valid"]):
+        if candidate and (epochs > inc["epochs"] or (epochs == inc["epochs"] and res["valid_acc"] > inc["valid"])):
             inc.update(trial=n, code=code, epochs=epochs, valid=res["valid_acc"], v200=float(self.v200[code]))
             inc["t200"] = float(self.t200[code]) if self.t200 is not None else math.nan
         row = dict(self.base, trial=n, arch_str=None, arch_code=code, nb201_index=self.bench.index_of(code), epochs=epochs)

@@ -30,6 +30,8 @@ REGISTRY: dict[str, tuple[str, str]] = {
     "smac": ("nashpo.optimizers.smac_bo", "SMACBO"),
     "smac_hb": ("nashpo.optimizers.smac_hb", "SMACHyperband"),
     "dehb": ("nashpo.optimizers.dehb", "DEHBOptimizer"),
+    "bohb": ("nashpo.optimizers.bohb", "BOHB"),
+    "bohb_nb201": ("nashpo.optimizers.bohb", "BOHBNB201"),
     "tpe": ("nashpo.optimizers.tpe", "OptunaTPE"),
     # multi-objective
     "mo_rs": ("nashpo.optimizers.mo_rs", "MORandomSearch"),

@@ -20,6 +20,9 @@ class TrialInfo:
     epochs: int
     origin: str = "unknown"
     token: Any = field(default=None, compare=False)  # the optimizer's own handle for tell()
+    # False: the trial cannot become the run's incumbent (bohb_nb201: hpbandster's incumbent is
+    # the best result at its max budget, while every trial is queried at 12 epochs)
+    incumbent_candidate: bool = True
 
 
 @dataclass(frozen=True)

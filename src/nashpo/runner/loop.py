@@ -291,7 +291,7 @@ def search_loop(
         opt.tell(info, value)
         opt_time = t_ask + time.perf_counter() - t1
         sim += cost
-        row = view.row(n, code, info.epochs, res)
+        row = view.row(n, code, info.epochs, res, info.incumbent_candidate)
         row.update(sim_time=sim, opt_time=opt_time, origin=info.origin)
         row.update(tracker.observe(n, code, info.epochs, value))
         log.append(row)
