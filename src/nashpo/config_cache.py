@@ -24,18 +24,16 @@ Traits = dict[str, dict[str, Any]]
 def plugin_files(config: Mapping[str, Any]) -> list[str]:
     """Module files of plug-in optimizers (``class: "pkg.module:Class"``) that can be found."""
     out = []
-    sections = [config.get("optimizers") or {}, (config.get("multi_objective") or {}).get("optimizers") or {}]
-    for section in sections:
-        for hp in section.values():
-            target = (hp or {}).get("class") if isinstance(hp, Mapping) else None
-            if not isinstance(target, str) or ":" not in target:
-                continue
-            try:
-                spec = importlib.util.find_spec(target.split(":")[0])
-            except (ImportError, ValueError):
-                continue
-            if spec is not None and spec.origin:
-                out.append(spec.origin)
+    for hp in (config.get("optimizers") or {}).values():
+        target = (hp or {}).get("class") if isinstance(hp, Mapping) else None
+        if not isinstance(target, str) or ":" not in target:
+            continue
+        try:
+            spec = importlib.util.find_spec(target.split(":")[0])
+        except (ImportError, ValueError):
+            continue
+        if spec is not None and spec.origin:
+            out.append(spec.origin)
     return out
 
 
