@@ -34,16 +34,18 @@ PARTS_FILE = "parts.json"
 SUMMARY, MULTI_OBJECTIVE = "summary", "multi_objective"
 
 
-def runs_by_kind(run_dirs: Sequence[Path]) -> dict[str, list[Path]]:
-    """The runs of each kind, each list in the given order."""
-    out: dict[str, list[Path]] = {NB201: [], GRID: [], MO: []}
+def runs_by_kind(run_dirs: Sequence[Path]) -> tuple[dict[str, list[Path]], dict[str, list[Path]]]:
+    """(the runs of each kind, the grid runs of each family), every list in the given order; each run
+    record read once."""
+    kinds: dict[str, list[Path]] = {NB201: [], GRID: [], MO: []}
+    by_family: dict[str, list[Path]] = {}
     for run in map(Path, run_dirs):
-        out[run_kind(read_record(run))].append(run)
-    return out
-
-
-def grid_family(run: Path) -> str:
-    return read_record(run)["benchmark"]["family"]
+        record = read_record(run)
+        kind = run_kind(record)
+        kinds[kind].append(run)
+        if kind == GRID:
+            by_family.setdefault(record["benchmark"]["family"], []).append(run)
+    return kinds, by_family
 
 
 def read_parts(aggregate_dir: Path) -> dict[str, Any]:
@@ -70,10 +72,7 @@ def aggregate_study(
     from nashpo.analysis.aggregate import aggregate
 
     out_dir = Path(out_dir)
-    kinds = runs_by_kind(run_dirs)
-    by_family: dict[str, list[Path]] = {}
-    for run in kinds[GRID]:
-        by_family.setdefault(grid_family(run), []).append(run)
+    kinds, by_family = runs_by_kind(run_dirs)
     out_dir.mkdir(parents=True, exist_ok=True)
     parts: dict[str, Any] = {"nb201": bool(kinds[NB201]), "families": sorted(by_family), SUMMARY: False, MULTI_OBJECTIVE: False}
     nb201_finals = None
