@@ -147,10 +147,10 @@ def figures_study(
 
     aggregate_dir, stats_dir, out_dir = Path(aggregate_dir), Path(stats_dir), Path(out_dir)
     parts = read_parts(aggregate_dir)
+    if parts["nb201"] and (transfer_dir is None or importance_dir is None):
+        raise InputError("figures", str(out_dir), "NB201's figures need --transfer and --importance")
     out_dir.mkdir(parents=True, exist_ok=True)
     if parts["nb201"]:
-        if transfer_dir is None or importance_dir is None:
-            raise InputError("figures", str(out_dir), "NB201's figures need --transfer and --importance")
         make_figures(aggregate_dir, stats_dir, Path(transfer_dir), Path(importance_dir), out_dir, log=log)
         add_caption_note(out_dir, missing_note(read_missing_runs(aggregate_dir)))
     for family in parts["families"]:
