@@ -185,3 +185,26 @@ def test_figures_rerun_gives_identical_files(pipeline: dict[str, Path], tmp_path
         for ext in ("png", "pdf"):
             assert (again / f"{stem}.{ext}").read_bytes() == (pipeline["figures"] / f"{stem}.{ext}").read_bytes(), f"{stem}.{ext}"
     assert b"CreationDate" not in (again / "final_regret.pdf").read_bytes()
+
+
+def test_figures_of_nb201_runs_without_transfer_is_one_line_and_writes_nothing(pipeline: dict[str, Path], tmp_path: Path) -> None:
+    out = tmp_path / "figures"
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "nashpo",
+            "analysis",
+            "figures",
+            f"--aggregate={pipeline['aggregate']}",
+            f"--stats={pipeline['stats']}",
+            "--out",
+            str(out),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert proc.returncode == 2
+    assert proc.stderr.strip().splitlines() == [f"nashpo: error: figures='{out}': NB201's figures need --transfer and --importance"]
+    assert not out.exists() and not (tmp_path / ".figures.outputs.json").exists()
