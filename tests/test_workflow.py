@@ -44,9 +44,9 @@ def snakemake(root: Path, *args: str, env: dict | None = None, timeout: int = 60
     return subprocess.run([SNAKEMAKE, *args], cwd=root, capture_output=True, text=True, timeout=timeout, env=environment)
 
 
-def planned(root: Path, *targets: str) -> dict[str, int]:
+def planned(root: Path, *targets: str, env: dict | None = None) -> dict[str, int]:
     """Jobs a dry run would execute (for ``targets``, default all), by rule."""
-    res = snakemake(root, "-n", "--cores", "1", *targets)
+    res = snakemake(root, "-n", "--cores", "1", *targets, env=env)
     text = res.stdout + res.stderr
     assert res.returncode == 0, text[-3000:]
     if "Nothing to be done" in text:
@@ -433,6 +433,84 @@ def test_editing_one_familys_file_reruns_only_that_familys_jobs(mixed_done: Path
     edit(root / "src" / "nashpo" / "benchmarks" / "nb201.py")
     # nb201: its chunks, their exports, the analysis stages, NB201's importance and table
     assert planned(root) == {"search": 2, "to_deepcave": 2, **STAGES, **NB201_ONLY, "all": 1}
+
+
+# ------------------------------------------------------------------ a new family: one file plus its registration
+
+# The fixture family tests/plugins/toygrid.py (made-up values): two single-objective tasks and one
+# against size. Its optima are known from its formula: bowl 10.125, ridge 8.125 (seed means).
+TOY = {
+    "results_dir": "results",
+    "seeds_per_job": 2,
+    "tasks": [
+        {"family": "toygrid", "tasks": ["bowl", "ridge"], "budget": {"max_sim_seconds": 1200}, "seeds": 2},
+        {"family": "toygrid", "tasks": ["bowl"], "objectives": [["valid_error", "size"]], "budget": {"max_evals": 16}, "seeds": 2},
+    ],
+    "optimizers": {"rs": {}, "re": {"population_size": 6, "sample_size": 3}, "nsga2": {"pop_size": 6}},
+}
+TOY_OPTIMUM = {"bowl": 10.125, "ridge": 8.125}
+
+
+def add_toy_family(root: Path) -> dict:
+    """The checkout gets the fixture as src/nashpo/benchmarks/toygrid.py and one line in FAMILIES;
+    its jobs import the checkout's package."""
+    shutil.copy2(REPO / "tests" / "plugins" / "toygrid.py", root / "src" / "nashpo" / "benchmarks" / "toygrid.py")
+    registry = root / "src" / "nashpo" / "benchmarks" / "__init__.py"
+    text = registry.read_text()
+    line = '    "hpobench": "nashpo.benchmarks.hpobench_mlp:MLPFamily",\n'
+    assert line in text
+    registry.write_text(text.replace(line, line + '    "toygrid": "nashpo.benchmarks.toygrid:ToyGridFamily",\n'))
+    return {"PYTHONPATH": str(root / "src")}
+
+
+def test_a_new_family_is_one_file_and_its_registration(tmp_path: Path) -> None:
+    from nashpo.export.deepcave import load_export
+    from nashpo.export.plugins import run_plugin
+
+    root = checkout(tmp_path, TOY)
+    env = add_toy_family(root)
+    res = snakemake(root, "--cores", "2", env=env)
+    assert res.returncode == 0, res.stderr[-3000:]
+    results = root / "results"
+    assert sorted(str(p.parent.relative_to(results / "runs")) for p in (results / "runs").glob("*/*/*/*/*/run.json")) == [
+        f"toygrid/{task}/{objectives}/{o}/{seed}"
+        for task, objectives, opts in (
+            ("bowl", "valid_error", ("re", "rs")),
+            ("bowl", "valid_error+size", ("nsga2",)),
+            ("ridge", "valid_error", ("re", "rs")),
+        )
+        for o in opts
+        for seed in (0, 1)
+    ]
+    assert (results / "data" / "toygrid_bowl.parquet").is_file() and (results / "data" / "toygrid_ridge.parquet").is_file()
+    # every search kept the budget, and its final regret is its best value seen minus the formula's optimum
+    finals = pd.read_parquet(results / "aggregate" / "toygrid" / "per_run_final.parquet")
+    assert len(finals) == 8
+    for row in finals.itertuples():
+        trials = read_trials(results / "runs" / "toygrid" / row.task / "valid_error" / row.optimizer / str(row.seed))
+        assert trials["sim_time"].iloc[-1] <= 1200
+        assert row.valid_regret == pytest.approx(trials["objective"].min() - TOY_OPTIMUM[row.task])
+    for path in (
+        "stats/toygrid/wilcoxon.csv",
+        "figures/toygrid/anytime_time.png",
+        "stats/summary/summary_table.csv",
+        "stats/multi_objective/summary_table.csv",
+    ):
+        assert (results / path).is_file(), path
+    # DeepCAVE opens the exports; its plugins run on them
+    run = load_export(results / "deepcave" / "toygrid" / "ridge" / "valid_error" / "re" / "0")
+    trials = read_trials(results / "runs" / "toygrid" / "ridge" / "valid_error" / "re" / "0")
+    assert len(run.history) == trials["code"].nunique()
+    assert sorted(run.configspace.keys()) == ["activation", "depth", "width"]
+    assert run.meta["benchmark"] == "toygrid" and run.meta["dataset"] == "ridge"
+    curve = run_plugin("cost_over_time", run)
+    assert curve.outputs
+    mo = load_export(results / "deepcave" / "toygrid" / "bowl" / "valid_error+size" / "nsga2" / "1")
+    assert [o.name for o in mo.get_objectives()][:2] == ["valid_error", "size"]
+    # reruns: nothing; editing the family's file reruns its tables, searches, exports and the analysis
+    assert planned(root, env=env) == {}
+    edit(root / "src" / "nashpo" / "benchmarks" / "toygrid.py")
+    assert planned(root, env=env) == {"prepare_data": 2, "search": 5, "to_deepcave": 5, "aggregate": 1, "stats": 1, "figures": 1, "all": 1}
 
 
 # ------------------------------------------------------------------ config errors: one line, nothing run

