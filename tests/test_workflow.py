@@ -424,11 +424,11 @@ def test_editing_one_familys_file_reruns_only_that_familys_jobs(mixed_done: Path
     root = tmp_path / "study"
     shutil.copytree(mixed_done, root, symlinks=True)
     edit(root / "src" / "nashpo" / "benchmarks" / "fcnet.py")
-    # hpolib: two single-objective chunks and the multi-objective one; no NB201 job
-    assert planned(root) == {"search": 3, "to_deepcave": 3, **STAGES, "all": 1}
+    # hpolib: its table (the grid it is built on), two single-objective chunks and the multi-objective one; no NB201 job
+    assert planned(root) == {"prepare_data": 1, "search": 3, "to_deepcave": 3, **STAGES, "all": 1}
     assert snakemake(root, "--cores", "2").returncode == 0
     edit(root / "src" / "nashpo" / "benchmarks" / "grid.py")  # shared by the grid families (FCNet, MLP): hpolib only here
-    assert planned(root) == {"search": 3, "to_deepcave": 3, **STAGES, "all": 1}
+    assert planned(root) == {"prepare_data": 1, "search": 3, "to_deepcave": 3, **STAGES, "all": 1}
     assert snakemake(root, "--cores", "2").returncode == 0
     edit(root / "src" / "nashpo" / "benchmarks" / "nb201.py")
     # nb201: its chunks, their exports, the analysis stages, NB201's importance and table
