@@ -149,13 +149,13 @@ def entry_budget(entry, task):
     return budget["per_task"].get(task) if "per_task" in budget else budget
 
 
-def adapter_path(optimizer):
-    """The optimizer's adapter source in this checkout (relative)."""
-    from nashpo.optimizers import BUILT_IN, adapter_source
+def adapter_paths(optimizer):
+    """The optimizer's adapter source and the other adapter modules it uses, in this checkout (relative)."""
+    from nashpo.optimizers import BUILT_IN, adapter_sources
 
     if optimizer not in BUILT_IN:  # a plug-in: the user's module file
-        return os.path.relpath(adapter_source(optimizer))
-    return str(SRC / "optimizers" / adapter_source(optimizer).name)
+        return [os.path.relpath(p) for p in adapter_sources(optimizer)]
+    return [str(SRC / "optimizers" / p.name) for p in adapter_sources(optimizer)]
 
 
 def check_optimizers():
@@ -173,7 +173,7 @@ def check_optimizers():
         traits[name] = {
             "multi_objective": bool(getattr(cls, "multi_objective", False)),
             "multi_fidelity": bool(getattr(cls, "multi_fidelity", False)),
-            "adapter": adapter_path(name),
+            "adapter": adapter_paths(name),
         }
     return traits
 
@@ -374,7 +374,7 @@ def search_code(w):
 
 
 def adapter_file(optimizer):
-    """The optimizer's adapter source in this checkout: editing it reruns only its searches."""
+    """The optimizer's adapter sources in this checkout: editing one reruns only the searches using it."""
     return TRAITS["optimizers"][optimizer]["adapter"]
 
 

@@ -172,3 +172,17 @@ def test_bohb_nb201_reports_hpbandsters_incumbent(data_dir: Path, tmp_path: Path
     assert best == rec["incumbent"]["arch_code"] == trials["inc_arch_code"].iloc[-1]
     # the first bracket evaluates 9 configurations at budget 22.2 and 3 at 66.7 before one at 200
     assert (trials["inc_arch_code"].iloc[:12] == -1).all() and trials["inc_trial"].iloc[12] == 12
+
+
+def test_adapter_sources_list_the_adapter_modules_each_search_uses() -> None:
+    from nashpo.optimizers import adapter_sources
+
+    def names(optimizer: str) -> list[str]:
+        return [p.name for p in adapter_sources(optimizer)]
+
+    assert names("rs") == ["rs.py"]
+    assert names("dehb") == ["dehb.py", "rungs.py"]
+    # BOHB maps rungs to fidelities with smac_hb's helper, which builds on smac_bo
+    assert names("bohb") == ["bohb.py", "rungs.py", "smac_bo.py", "smac_hb.py"]
+    assert names("motpe") == ["motpe.py", "mo_common.py", "tpe.py"]
+    assert all(p.is_file() for p in adapter_sources("mo_smac_mf"))

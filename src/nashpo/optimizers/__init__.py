@@ -14,6 +14,7 @@ import os
 import re
 import sys
 from pathlib import Path
+from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
 from nashpo.errors import InputError
@@ -46,7 +47,7 @@ BUILT_IN = frozenset(REGISTRY)
 PLUGIN_KEY = "class"
 _TARGET_RE = re.compile(r"^[A-Za-z_][\w]*(\.[A-Za-z_][\w]*)*:[A-Za-z_]\w*$")
 
-__all__ = ["REGISTRY", "Optimizer", "TrialInfo", "TrialValue", "adapter_source", "get_optimizer_class", "resolve"]
+__all__ = ["REGISTRY", "Optimizer", "TrialInfo", "TrialValue", "adapter_source", "adapter_sources", "get_optimizer_class", "resolve"]
 
 
 def __getattr__(name: str) -> Any:
@@ -77,6 +78,27 @@ def adapter_source(name: str) -> Path:
     if spec is None or spec.origin is None:
         raise InputError(f"optimizers.{name}.{PLUGIN_KEY}", module, "module not found")
     return Path(spec.origin)
+
+
+SHARED_MODULES = ("nashpo.optimizers", "nashpo.optimizers.base", "nashpo.optimizers.finite")  # every search's code
+
+
+def adapter_sources(name: str) -> list[Path]:
+    """The adapter's source file, then the other adapter modules a built-in one uses, directly or
+    through another (e.g. rungs.py for DEHB and BOHB): Snakemake inputs of its searches only."""
+    own = adapter_source(name)
+    if name not in BUILT_IN:
+        return [own]
+    first = REGISTRY[name][0]
+    seen, todo = {first}, [first]
+    while todo:
+        module = importlib.import_module(todo.pop())
+        for v in vars(module).values():
+            used = v.__name__ if isinstance(v, ModuleType) else getattr(v, "__module__", None)
+            if isinstance(used, str) and used.startswith(f"{__name__}.") and used not in seen and used not in SHARED_MODULES:
+                seen.add(used)
+                todo.append(used)
+    return [own, *(Path(__file__).parent / f"{m.rsplit('.', 1)[1]}.py" for m in sorted(seen - {first}))]
 
 
 def load_plugin(name: str, target: Any) -> type[Optimizer]:

@@ -29,7 +29,6 @@ values only (HPOLib FCNet, HPOBench MLP) refuse it as they refuse ``smac_hb`` an
 from __future__ import annotations
 
 import logging
-import math
 from collections.abc import Iterator
 from contextlib import contextmanager
 from types import SimpleNamespace
@@ -43,6 +42,7 @@ from hpbandster.optimizers.config_generators.bohb import BOHB as BOHBConfigGener
 
 from nashpo.errors import InputError
 from nashpo.optimizers.base import Optimizer, TrialInfo, TrialValue
+from nashpo.optimizers.rungs import two_rung_eta
 from nashpo.optimizers.smac_hb import fidelity_at_or_above
 
 HPBANDSTER_LOGGER = "hpbandster"
@@ -55,14 +55,8 @@ def max_sh_iter(min_budget: float, max_budget: float, eta: float) -> int:
 
 
 def auto_eta(fidelities: list[int]) -> float:
-    """max/min with two fidelities (rungs on both; guarded against log rounding), else 3."""
-    lo, hi = fidelities[0], fidelities[-1]
-    if len(fidelities) > 2:
-        return DEFAULT_ETA
-    eta = hi / lo
-    while max_sh_iter(lo, hi, eta) < 2:
-        eta = math.nextafter(eta, 1.0)
-    return eta
+    """eta for hpbandster: max/min with two fidelities (rungs on both), else hpbandster's default."""
+    return two_rung_eta(fidelities, max_sh_iter, DEFAULT_ETA)
 
 
 @contextmanager

@@ -40,6 +40,7 @@ from loguru import logger
 
 from nashpo.errors import InputError
 from nashpo.optimizers.base import Optimizer, TrialInfo, TrialValue
+from nashpo.optimizers.rungs import two_rung_eta
 
 DEFAULT_ETA = 3.0  # DEHB's default, used when the data has more than two fidelities
 # DE mutation x crossover schemes DEHB 0.1.2 implements
@@ -63,14 +64,8 @@ def n_rungs(min_fidelity: float, max_fidelity: float, eta: float) -> int:
 
 
 def auto_eta(fidelities: list[int]) -> float:
-    """eta for DEHB: max/min with two fidelities (rungs land on both), else DEHB's default."""
-    lo, hi = fidelities[0], fidelities[-1]
-    if len(fidelities) > 2:
-        return DEFAULT_ETA
-    eta = hi / lo
-    while n_rungs(lo, hi, eta) < 2:  # guard against log rounding dropping the lower rung
-        eta = math.nextafter(eta, 1.0)
-    return eta
+    """eta for DEHB: max/min with two fidelities (rungs on both), else DEHB's default."""
+    return two_rung_eta(fidelities, n_rungs, DEFAULT_ETA)
 
 
 def rung_to_epochs(rung: float, fidelities: list[int]) -> int:
