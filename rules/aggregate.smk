@@ -17,5 +17,6 @@ rule aggregate:
         f"{RESULTS}/logs/aggregate.log",
     benchmark:
         f"{RESULTS}/benchmarks/analysis/aggregate.tsv"
+    threads: ANALYSIS_THREADS
     shell:
-        "{params.nashpo} --data-dir {params.data_dir:q} analysis aggregate --runs {input.runs:q} {params.missing:q} --out {params.out:q} > {log:q} 2>&1"
+        "{params.nashpo} --data-dir {params.data_dir:q} analysis aggregate --runs {input.runs:q} {params.missing:q} --out {params.out:q} --jobs {threads} > {log:q} 2>&1"

@@ -87,6 +87,7 @@ DATA_CODE_DEFAULT = [SRC / "data" / "shb.py"]  # the grid families' table builde
 EXPORT_CODE = [SRC / "export" / "deepcave.py", SRC / "export" / "chunk.py"]
 ANALYSIS_CORE = [SRC / "analysis" / m for m in ("runs.py", "curves.py", "io.py")]  # the one path every analysis uses
 # aggregate, stats and figures of every task: the stages and the groups' modules they call
+ANALYSIS_THREADS = 4  # groups of tasks a stage analyses at once (Snakemake caps it at --cores)
 STAGE_CODE = [*ANALYSIS_CORE, *(SRC / "analysis" / m for m in ("study.py", "families.py", "mo.py", "mo_figures.py", "stats.py"))]
 AGGREGATE_CODE = [*STAGE_CODE, SRC / "analysis" / "aggregate.py"]
 STATS_CODE = STAGE_CODE

@@ -20,6 +20,7 @@ rule figures:
         f"{RESULTS}/logs/figures.log",
     benchmark:
         f"{RESULTS}/benchmarks/analysis/figures.tsv"
+    threads: ANALYSIS_THREADS
     shell:
         "{params.nashpo} analysis figures --aggregate {params.aggregate:q} --stats {params.stats:q} {params.nb201:q}"
-        " --out {params.out:q} > {log:q} 2>&1"
+        " --out {params.out:q} --jobs {threads} > {log:q} 2>&1"

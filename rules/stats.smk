@@ -15,8 +15,9 @@ rule stats:
         f"{RESULTS}/logs/stats.log",
     benchmark:
         f"{RESULTS}/benchmarks/analysis/stats.tsv"
+    threads: ANALYSIS_THREADS
     shell:
-        "{params.nashpo} analysis stats --aggregate {params.aggregate:q} --out {params.out:q} > {log:q} 2>&1"
+        "{params.nashpo} analysis stats --aggregate {params.aggregate:q} --out {params.out:q} --jobs {threads} > {log:q} 2>&1"
 
 
 if NB201_RUNS:

@@ -8,6 +8,7 @@ hand-made objective table (FIXTURE values, not benchmark numbers).
 from __future__ import annotations
 
 import json
+import os
 import shutil
 from pathlib import Path
 
@@ -367,6 +368,38 @@ def test_end_to_end_mo_part(mo_done: Path) -> None:
     for stem in ("hv_regret_curves", "final_hv_regret", "cd_diagram", "pareto_nb201"):
         assert (figures / f"{stem}.png").stat().st_size > 5000
     assert "single-objective" in (figures / "pareto_nb201.rst").read_text()
+
+
+@pytest.mark.slow
+def test_stages_write_the_same_tables_with_one_group_at_a_time(mo_done: Path, tmp_path: Path) -> None:
+    """The study's stages ran their groups (NB201, hpolib, summary, multi-objective) two at a time
+    (threads capped by --cores 2); one at a time they write the same tables, value for value."""
+    from nashpo.analysis.io import expand_runs
+    from nashpo.analysis.study import aggregate_study, stats_study
+
+    results = mo_done / "results"
+    manifests = sorted(results.glob("runs/*/*/*/*/seeds_*.json"))
+    cwd = os.getcwd()
+    os.chdir(mo_done)  # manifests name their runs relative to the study's folder
+    try:
+        runs = expand_runs([str(m.relative_to(mo_done)) for m in manifests])
+        aggregate_study(runs, tmp_path / "aggregate", results / "data", jobs=1)
+        stats_study(tmp_path / "aggregate", tmp_path / "stats", jobs=1)
+    finally:
+        os.chdir(cwd)
+    for stage in ("aggregate", "stats"):
+        ours = sorted(p.relative_to(tmp_path / stage) for p in (tmp_path / stage).rglob("*.parquet"))
+        assert ours and ours == sorted(p.relative_to(results / stage) for p in (results / stage).rglob("*.parquet"))
+        for name in ours:
+            a, b = (pd.read_parquet(folder / stage / name).drop(columns=["run_dir"], errors="ignore") for folder in (tmp_path, results))
+            a, b = (df.sort_values(list(df.columns), ignore_index=True) for df in (a, b))  # the rule's run order may differ
+            pd.testing.assert_frame_equal(a, b)
+    assert json.loads((tmp_path / "aggregate" / "parts.json").read_text()) == {
+        "nb201": True,
+        "families": ["hpolib"],
+        "summary": True,
+        "multi_objective": True,
+    }
 
 
 @pytest.mark.slow

@@ -475,16 +475,18 @@ def test_a_new_family_is_one_file_and_its_registration(tmp_path: Path) -> None:
     res = snakemake(root, "--cores", "2", env=env)
     assert res.returncode == 0, res.stderr[-3000:]
     results = root / "results"
-    assert sorted(str(p.parent.relative_to(results / "runs")) for p in (results / "runs").glob("*/*/*/*/*/run.json")) == [
-        f"toygrid/{task}/{objectives}/{o}/{seed}"
-        for task, objectives, opts in (
-            ("bowl", "valid_error", ("re", "rs")),
-            ("bowl", "valid_error+size", ("nsga2",)),
-            ("ridge", "valid_error", ("re", "rs")),
-        )
-        for o in opts
-        for seed in (0, 1)
-    ]
+    assert sorted(str(p.parent.relative_to(results / "runs")) for p in (results / "runs").glob("*/*/*/*/*/run.json")) == sorted(
+        [
+            f"toygrid/{task}/{objectives}/{o}/{seed}"
+            for task, objectives, opts in (
+                ("bowl", "valid_error", ("re", "rs")),
+                ("bowl", "valid_error+size", ("nsga2",)),
+                ("ridge", "valid_error", ("re", "rs")),
+            )
+            for o in opts
+            for seed in (0, 1)
+        ]
+    )
     assert (results / "data" / "toygrid_bowl.parquet").is_file() and (results / "data" / "toygrid_ridge.parquet").is_file()
     # every search kept the budget, and its final regret is its best value seen minus the formula's optimum
     finals = pd.read_parquet(results / "aggregate" / "toygrid" / "per_run_final.parquet")

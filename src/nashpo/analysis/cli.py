@@ -17,7 +17,7 @@ def cmd_aggregate(args: argparse.Namespace) -> None:
     from nashpo.analysis.study import aggregate_study
 
     with stage_outputs(Path(args.out)):
-        aggregate_study(expand_runs(args.runs), Path(args.out), args.data_dir, missing=args.missing or ())
+        aggregate_study(expand_runs(args.runs), Path(args.out), args.data_dir, missing=args.missing or (), jobs=args.jobs)
 
 
 def cmd_stats(args: argparse.Namespace) -> None:
@@ -25,7 +25,7 @@ def cmd_stats(args: argparse.Namespace) -> None:
     from nashpo.analysis.study import stats_study
 
     with stage_outputs(Path(args.out)):
-        stats_study(Path(args.aggregate), Path(args.out))
+        stats_study(Path(args.aggregate), Path(args.out), jobs=args.jobs)
 
 
 def cmd_transfer(args: argparse.Namespace) -> None:
@@ -51,7 +51,7 @@ def cmd_figures(args: argparse.Namespace) -> None:
     out = Path(args.out)
     optional = {k: Path(getattr(args, k)) if getattr(args, k) else None for k in ("transfer", "importance")}
     with stage_outputs(out):
-        figures_study(Path(args.aggregate), Path(args.stats), out, optional["transfer"], optional["importance"])
+        figures_study(Path(args.aggregate), Path(args.stats), out, optional["transfer"], optional["importance"], jobs=args.jobs)
 
 
 def cmd_nb201_table(args: argparse.Namespace) -> None:
@@ -91,6 +91,22 @@ def cmd_mo(args: argparse.Namespace) -> None:
         analyse_mo(runs, Path(args.out), so_runs, BenchmarkTables(args.data_dir))
 
 
+def jobs_count(text: str) -> int:
+    try:
+        jobs = int(text)
+    except ValueError:
+        jobs = 0
+    if jobs < 1:
+        raise argparse.ArgumentTypeError(f"--jobs={text!r}: must be a positive integer")
+    return jobs
+
+
+def add_jobs(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--jobs", type=jobs_count, default=1, help="analyse up to this many groups of tasks at once (forked processes; default 1)"
+    )
+
+
 def add_commands(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("analysis", help="aggregate runs, statistics, transfer, importance, figures")
     asub = p.add_subparsers(dest="analysis_cmd", required=True)
@@ -100,6 +116,7 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     )
     a.add_argument("--out", required=True, help="output folder (e.g. results/aggregate)")
     a.add_argument("--missing", nargs="*", help="run folders of the study that did not finish (listed in missing_runs, stats and captions)")
+    add_jobs(a)
     a.set_defaults(func=cmd_aggregate)
     fam = asub.add_parser("families", help="final regret per task for every family, average ranks over all tasks (Friedman/Nemenyi)")
     fam.add_argument("--runs", nargs="+", required=True, help="FCNet/MLP run folders or run-chunk manifests")
@@ -118,6 +135,7 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     s = asub.add_parser("stats", help="every task: Wilcoxon/Holm per task, Friedman/Nemenyi across tasks, rank over time")
     s.add_argument("--aggregate", required=True, help="folder written by `nashpo analysis aggregate`")
     s.add_argument("--out", required=True)
+    add_jobs(s)
     s.set_defaults(func=cmd_stats)
     t = asub.add_parser("transfer", help="final incumbents evaluated on every dataset; rank correlation of all architectures")
     t.add_argument("--aggregate", required=True, help="folder written by `nashpo analysis aggregate`")
@@ -134,6 +152,7 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
             f"--{name}", required=needed, help=f"folder written by `nashpo analysis {name}`" + ("" if needed else " (NB201 runs)")
         )
     f.add_argument("--out", required=True)
+    add_jobs(f)
     f.set_defaults(func=cmd_figures)
     n = asub.add_parser("nb201-table", help="NB201 paper's Table 5 layout: ours beside the published RS/REA/REINFORCE/BOHB rows")
     n.add_argument("--runs", nargs="+", required=True, help="run folders, @FILE or chunk manifests (cifar10 proxy searches are used)")
