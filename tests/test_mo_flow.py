@@ -372,7 +372,7 @@ def test_end_to_end_mo_part(mo_done: Path) -> None:
 
 @pytest.mark.slow
 def test_stages_write_the_same_tables_with_one_group_at_a_time(mo_done: Path, tmp_path: Path) -> None:
-    """The study's stages ran their groups (NB201, hpolib, summary, multi-objective) two at a time
+    """The study's stages ran their groups (NB201, summary, multi-objective) two at a time
     (threads capped by --cores 2); one at a time they write the same tables, value for value."""
     from nashpo.analysis.io import expand_runs
     from nashpo.analysis.study import aggregate_study, stats_study
@@ -396,7 +396,7 @@ def test_stages_write_the_same_tables_with_one_group_at_a_time(mo_done: Path, tm
             pd.testing.assert_frame_equal(a, b)
     assert json.loads((tmp_path / "aggregate" / "parts.json").read_text()) == {
         "nb201": True,
-        "families": ["hpolib"],
+        "families": [],
         "summary": True,
         "multi_objective": True,
     }
