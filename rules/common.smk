@@ -74,6 +74,7 @@ RESULTS = config.get("results_dir", "results")
 DATA_DIR = config.get("data_dir") or f"{RESULTS}/data"
 SEEDS_PER_JOB = config.get("seeds_per_job", 10)
 NOISE = config.get("noise", "mean")
+NB201_TABLE_RULE = (config.get("nb201_table") or {}).get("incumbent_rule", "budget")
 ALLOW_MISSING = bool(config.get("allow_missing_runs", False))
 PAPER_FIGURES = ["anytime_time", "anytime_evals", "final_regret", "rank_over_time", "cd_diagram", "transfer_heatmap", "edge_importance"]
 
@@ -257,6 +258,9 @@ def check_tasks(optimizers):
                     raise InputError(f"{where}.optimizers", o, f"{why} ({name}, objectives {'+'.join(specs)})")
             if not chosen:
                 raise InputError(f"{where}.objectives" if len(specs) > 1 else f"{where}", specs if len(specs) > 1 else name, "no optimizer of 'optimizers' fits these tasks")
+            single = [o for o in chosen if not optimizers[o]["multi_fidelity"]]
+            if name == "nb201" and NOISE == "seed" and protocol == "proxy" and single:
+                raise InputError("noise", NOISE, f"{where} searches {name} with protocol proxy: the 12-epoch data holds seed means only, so {', '.join(single)} would see no seed noise; use noise: mean or protocol: full")
             n_by = entry.get("seeds_by_optimizer") or {}
             for task in entry["tasks"]:
                 key = f"{name}/{task}/{objset}"

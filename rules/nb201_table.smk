@@ -14,9 +14,10 @@ rule nb201_table:
         nashpo=NASHPO,
         data_dir=lambda w, input: os.path.dirname(input.tables[0]),
         out=lambda w, output: os.path.dirname(output[0]),
+        rule=NB201_TABLE_RULE,
     conda:
         "../envs/environment.yml"
     log:
         f"{RESULTS}/logs/nb201_table.log",
     shell:
-        "{params.nashpo} --data-dir {params.data_dir:q} analysis nb201-table --runs {input.runs:q} --out {params.out:q} > {log:q} 2>&1"
+        "{params.nashpo} --data-dir {params.data_dir:q} analysis nb201-table --runs {input.runs:q} --out {params.out:q} --incumbent-rule {params.rule:q} > {log:q} 2>&1"

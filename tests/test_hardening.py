@@ -561,8 +561,19 @@ def config_refused(root: Path, *needles: str) -> None:
         ({"optimizers": {"dehb": {"strategy": HOSTILE}}}, ("optimizers.dehb.strategy=",)),
         ({"tasks": entry(seeds={"start": 2**32 - 1, "count": 2})}, ("config: tasks[0].seeds=", "4294967296 exceeds 4294967295")),
         ({"tasks": entry(budget={"max_sim_seconds": float("inf")})}, ("config: tasks[0].budget.max_sim_seconds=inf", "finite")),
+        ({"noise": "seed"}, ("config: noise='seed'", "tasks[0] searches nb201 with protocol proxy", "re, rs would see no seed noise")),
+        ({"nb201_table": {"incumbent_rule": "best"}}, ('config: nb201_table.incumbent_rule="best"', "budget")),
     ],
-    ids=["population_size_0", "hostile_sample_size", "tpe_startup_0", "hostile_dehb_strategy", "seed_2_32", "inf_budget"],
+    ids=[
+        "population_size_0",
+        "hostile_sample_size",
+        "tpe_startup_0",
+        "hostile_dehb_strategy",
+        "seed_2_32",
+        "inf_budget",
+        "seed_noise_proxy",
+        "bad_incumbent_rule",
+    ],
 )
 def test_config_is_checked_before_any_job(tmp_path: Path, changes: dict, needles: tuple) -> None:
     root = study(tmp_path, **changes)

@@ -84,6 +84,30 @@ def test_time_budget_drops_the_trial_that_would_cross(data_dir: Path, tmp_path: 
     assert read_trials(tmp_path / "longer")["cost"].iloc[-1] == stop["cost"]
 
 
+def test_stop_records_the_crossing_trial_as_the_next_query(data_dir: Path, tmp_path: Path) -> None:
+    """reinforce, cifar10, seed 0, 600 s: six trials fit; the seventh (trial 6 of the golden log,
+    tests/golden/nb201_cifar10_seed0_reinforce.csv) is queried, not charged, not logged, and described."""
+    rec = _run(data_dir, tmp_path / "run", optimizer="reinforce", seed=0, budget=Budget(max_sim_seconds=600.0))
+    assert rec["n_trials"] == 6 and len(read_trials(tmp_path / "run")) == 6
+    stop = rec["stop"]
+    assert stop["arch_code"] == 2644 and arch_str(2644) == "|none~0|+|avg_pool_3x3~0|skip_connect~1|+|none~0|nor_conv_3x3~1|avg_pool_3x3~2|"
+    assert stop["valid_acc"] == pytest.approx(48.946, abs=1e-3) and stop["epochs"] == 12
+    assert stop["bench_seed"] == -1 and stop["incumbent_candidate"] is True
+    golden = pd.read_csv(Path(__file__).parent / "golden" / "nb201_cifar10_seed0_reinforce.csv")
+    assert golden["arch_code"].iloc[6] == stop["arch_code"] and golden["valid_acc"].iloc[6] == stop["valid_acc"]
+    assert golden["cost"].iloc[6] == pytest.approx(stop["cost"]) and golden["sim_time"].iloc[5] == pytest.approx(rec["sim_time"])
+    assert rec["incumbent"]["arch_code"] == 10086  # the best of the six counted trials, not the crossing one
+
+
+def test_seed_noise_in_a_multi_fidelity_proxy_search_draws_at_200_epochs_only(data_dir: Path, tmp_path: Path) -> None:
+    rec = _run(data_dir, tmp_path / "run", optimizer="dehb", seed=0, noise="seed", budget=Budget(max_evals=30))
+    trials = read_trials(tmp_path / "run")
+    assert rec["seed_noise_fidelities"] == [200] and set(trials["epochs"]) == {12, 200}
+    assert (trials.loc[trials["epochs"] == 12, "bench_seed"] == -1).all()
+    assert (trials.loc[trials["epochs"] == 200, "bench_seed"] >= 0).all()
+    assert "seed_noise_fidelities" not in _run(data_dir, tmp_path / "mean", optimizer="dehb", seed=0, budget=Budget(max_evals=5))
+
+
 @pytest.mark.parametrize("optimizer", ["rs", "re", "re_autodl", "reinforce", "tpe", "smac", "smac_hb", "dehb", "bohb"])
 def test_no_counted_trial_ends_after_the_budget(data_dir: Path, tmp_path: Path, optimizer: str) -> None:
     """Every optimizer, the multi-fidelity ones included, stops before the trial that would cross."""
@@ -110,7 +134,8 @@ def test_full_protocol_searches_200_epochs(data_dir: Path, tmp_path: Path) -> No
 
 
 def test_seed_noise_draws_per_seed_values(data_dir: Path, tmp_path: Path) -> None:
-    _run(data_dir, tmp_path / "run", protocol="full", noise="seed", budget=Budget(max_evals=50))
+    rec = _run(data_dir, tmp_path / "run", protocol="full", noise="seed", budget=Budget(max_evals=50))
+    assert rec["seed_noise_fidelities"] == [200]
     trials = read_trials(tmp_path / "run")
     bench = NB201Benchmark("cifar10", data_dir)
     seeds = bench.table.columns["valid_acc@200#seeds"]
@@ -136,6 +161,7 @@ def test_same_seed_same_log_different_seed_differs(data_dir: Path, tmp_path: Pat
         ({"dataset": "mnist"}, "dataset"),
         ({"seed": -1}, "seed"),
         ({"noise": "loud"}, "noise"),
+        ({"noise": "seed"}, "noise"),  # proxy: the 12-epoch data holds seed means only
         ({"fidelities": [12, 200]}, "fidelities"),  # rs is single-fidelity
         ({"hyperparameters": {"population_size": 3}}, "rs.population_size"),
     ],

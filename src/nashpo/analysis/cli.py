@@ -59,7 +59,7 @@ def cmd_nb201_table(args: argparse.Namespace) -> None:
     from nashpo.analysis.nb201_table import nb201_table
 
     with stage_outputs(Path(args.out)):
-        nb201_table(args.runs, Path(args.out), args.data_dir)
+        nb201_table(args.runs, Path(args.out), args.data_dir, incumbent_rule=args.incumbent_rule)
 
 
 def cmd_families(args: argparse.Namespace) -> None:
@@ -157,4 +157,10 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     n = asub.add_parser("nb201-table", help="NB201 paper's Table 5 layout: ours beside the published RS/REA/REINFORCE/BOHB rows")
     n.add_argument("--runs", nargs="+", required=True, help="run folders, @FILE or chunk manifests (cifar10 proxy searches are used)")
     n.add_argument("--out", required=True)
+    n.add_argument(
+        "--incumbent-rule",
+        default="budget",
+        help="budget (default: the incumbent over the trials that fit), paper (reinforce also weighs the trial that crossed "
+        "the budget, as AutoDL-Projects' reinforce.py) or crossing (every optimizer does)",
+    )
     n.set_defaults(func=cmd_nb201_table)

@@ -388,7 +388,10 @@ class GridView:
     def objective(self, res: dict[str, float]) -> float:
         return objective_cost(self.metric, res[self.spec.objective])
 
-    def stop(self, epochs: int, cost: float, sim: float) -> dict[str, Any]:
+    def check_noise(self, noise: str) -> None:
+        """Every metric of a grid table has per-seed values: both noises apply."""
+
+    def stop(self, code: int, epochs: int, res: dict[str, float], cost: float, sim: float, candidate: bool = True) -> dict[str, Any]:
         return {"reason": "next trial would cross max_sim_seconds", "cost": cost, "would_end_at": sim + cost}
 
     def regret(self) -> float:

@@ -394,6 +394,7 @@ class NB201View:
         cols = bench.table.columns
         self.v200, self.t200 = cols[f"valid_acc@{FULL_EPOCHS}"], cols.get(f"test_acc@{FULL_EPOCHS}")
         self.inc: dict[str, Any] = {"trial": -1, "code": -1, "epochs": -1, "valid": -math.inf, "v200": math.nan, "t200": math.nan}
+        self.seed_noise_fidelities: list[int] | None = None  # noise=seed: the fidelities a training seed is drawn at
 
     def schema(self) -> pa.Schema:
         from nashpo.triallog import SCHEMA  # the trial log's module imports pandas: searches only
@@ -415,8 +416,37 @@ class NB201View:
     def objective(self, res: dict[str, float]) -> float:
         return 100.0 - res["valid_acc"]
 
-    def stop(self, epochs: int, cost: float, sim: float) -> dict[str, Any]:
-        return {"reason": "next trial would cross max_sim_seconds", "epochs": epochs, "cost": cost, "would_end_at": sim + cost}
+    def check_noise(self, noise: str) -> None:
+        """``noise: seed`` needs per-seed values at a search fidelity; the prepared tables hold them at
+        200 epochs only (``nashpo.data.tables``), so a search that sees no 200-epoch trial would be a
+        seed-mean search under another name and is refused. A multi-fidelity search draws seeds where
+        the data has them (``seed_noise_fidelities`` in ``run.json``)."""
+        if noise != "seed":
+            return
+        cols = self.bench.table.columns
+        drawn = [f for f in self.fids if f"valid_acc@{f}#seeds" in cols]
+        if not drawn:
+            raise InputError(
+                "noise",
+                noise,
+                f"the {self.task} data holds seed means only at {'/'.join(map(str, self.fids))} epochs "
+                f"(protocol {self.protocol}): one training seed per query is not in the offline data; use noise mean or protocol full",
+            )
+        self.seed_noise_fidelities = drawn
+
+    def stop(self, code: int, epochs: int, res: dict[str, float], cost: float, sim: float, candidate: bool = True) -> dict[str, Any]:
+        """Why the search ended before a trial that would cross the budget, and that trial as queried
+        (not charged, not logged; ``nashpo.analysis.nb201_table``'s ``paper`` incumbent rule reads it)."""
+        return {
+            "reason": "next trial would cross max_sim_seconds",
+            "epochs": epochs,
+            "cost": cost,
+            "would_end_at": sim + cost,
+            "arch_code": code,
+            "valid_acc": res["valid_acc"],
+            "bench_seed": res.get("seed", -1),
+            "incumbent_candidate": candidate,
+        }
 
     def row(self, n: int, code: int, epochs: int, res: dict[str, float], candidate: bool = True) -> dict[str, Any]:
         """The trial's columns (apart from the clock's); updates the incumbent first (a trial that is
@@ -479,7 +509,7 @@ class NB201View:
                 "test_acc_200": inc["t200"],
             },
             "oracle": self.oracle(),
-        }
+        } | ({} if self.seed_noise_fidelities is None else {"seed_noise_fidelities": self.seed_noise_fidelities})
 
     def oracle(self) -> dict[str, Any]:
         """Best 200-epoch validation and test accuracy over all architectures (seed means), for the

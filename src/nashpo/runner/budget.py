@@ -16,8 +16,11 @@ MAX_SEED = 2**32 - 1  # SMAC, DEHB, Optuna and ConfigSpace take 32-bit seeds
 class Budget:
     """Stop when either limit is reached. One rule for every optimizer: a trial counts only if it
     fits, i.e. ends at or before ``max_sim_seconds``. The trial that would cross the limit is not
-    evaluated, not charged and not logged, and the search ends there (the NB201 paper's scripts,
-    e.g. AutoDL-Projects ``exps/algos/reinforce.py``, break before charging such a trial too)."""
+    evaluated, not charged and not logged, and the search ends there; ``run.json``'s ``stop``
+    describes it. The NB201 paper's scripts (AutoDL-Projects, Jan 2020) never charge it either, and
+    ``exps/algos/RANDOM.py`` and ``R_EA.py`` drop it before recording it, but ``exps/algos/reinforce.py``
+    appends it to the trace it reports the best of before its budget check; that reporting rule is
+    ``nashpo.analysis.nb201_table``'s opt-in ``paper`` incumbent rule, outside the search."""
 
     max_sim_seconds: float | None = None
     max_evals: int | None = None

@@ -235,6 +235,7 @@ def run_search(
     view = family.view(dataset, optimizer, seed, protocol, fidelities, cls.multi_fidelity, data_dir, bench)
     hp = cls.check_hyperparameters(hyperparameters or {})
     view.check_budget(budget, MAX_EVALUATIONS)
+    view.check_noise(noise)
     tracker = tracker_for(view, objs)
     tmp = prepare_out_dir(Path(out), force)
     try:
@@ -284,7 +285,7 @@ def search_loop(
         code = view.encode(info.config)
         res, cost = view.query(code, info.epochs, rng)
         if not budget.fits(sim, cost):
-            stop = view.stop(info.epochs, cost, sim)
+            stop = view.stop(code, info.epochs, res, cost, sim, info.incumbent_candidate)
             break
         value = tracker.value(code, res, cost)
         t1 = time.perf_counter()
