@@ -19,7 +19,7 @@ import json
 import sys
 from pathlib import Path
 
-from nashpo.triallog import RECORD_FILE, log_digest, read_trials
+from nashpo.triallog import RECORD_FILE, log_digest, one_worker_clock, read_trials
 
 KEY = ("family", "task", "objectives", "optimizer", "seed")
 FIELDS = (*KEY, "protocol", "noise", "budget", "hyperparameters", "objective_specs", "n_trials", "sim_time", "digest")
@@ -47,8 +47,13 @@ def run_entry(run: Path) -> dict[str, str]:
         "objective_specs": specs,
         "n_trials": str(record["n_trials"]),
         "sim_time": repr(float(record["sim_time"])),
-        "digest": log_digest(read_trials(run)),
+        "digest": digest(read_trials(run)),
     }
+
+
+def digest(trials) -> str:
+    """The log's digest; a log whose worker columns are not one worker's cannot match one."""
+    return log_digest(trials) if one_worker_clock(trials) else "worker columns are not one worker's"
 
 
 def study_entries(results: Path) -> dict[tuple[str, ...], dict[str, str]]:

@@ -19,7 +19,7 @@ import pandas as pd
 import pytest
 
 from nashpo.runner import Budget, run_search
-from nashpo.triallog import log_digest, read_record, read_trials
+from nashpo.triallog import log_digest, one_worker_clock, read_record, read_trials
 
 MANIFEST = Path(__file__).parent / "golden" / "default_study_triallogs.csv"
 KEY = ("family", "task", "objectives", "optimizer", "seed")
@@ -76,7 +76,9 @@ def test_search_reproduces_its_manifest_digest(key: tuple[str, ...], nashpo_env:
     record = read_record(tmp_path / "run")
     assert record["n_trials"] == int(row["n_trials"])
     assert repr(float(record["sim_time"])) == row["sim_time"]
-    assert log_digest(read_trials(tmp_path / "run")) == row["digest"]
+    trials = read_trials(tmp_path / "run")
+    assert log_digest(trials) == row["digest"]
+    assert one_worker_clock(trials)  # the columns added with parallel workers, which the digest skips
 
 
 def test_digest_ignores_timing_and_sees_values(data_dir: Path, tmp_path: Path) -> None:
@@ -88,3 +90,8 @@ def test_digest_ignores_timing_and_sees_values(data_dir: Path, tmp_path: Path) -
     changed.loc[3, "valid_acc"] = changed.loc[3, "valid_acc"] + 1e-9
     assert log_digest(changed) != before
     assert log_digest(trials.rename(columns={"valid_acc": "val_acc"})) != before
+    assert one_worker_clock(trials)
+    assert not one_worker_clock(trials.assign(worker=trials["worker"].where(trials.index != 5, 1)))
+    shifted = trials.copy()
+    shifted.loc[7, "start_time"] = shifted.loc[7, "start_time"] - 1.0
+    assert not one_worker_clock(shifted)

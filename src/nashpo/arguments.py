@@ -38,3 +38,15 @@ def add_objectives_argument(p: argparse.ArgumentParser) -> None:
         "--objectives",
         help="comma-separated objectives, error first; two run a multi-objective search, e.g. valid_error,latency:pixel3 (docs/multi_objective.md)",
     )
+
+
+def workers_arg(text: str) -> int:
+    """``--workers``: a whole number (its range is checked by the runner)."""
+    try:
+        return int(text)
+    except ValueError:
+        raise InputError("workers", text, "must be an integer (simulated parallel workers)") from None
+
+
+def add_workers_argument(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--workers", default="1", help="simulated parallel workers on one clock (default: 1; docs/parallel.md)")

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, NoReturn
 
-from nashpo.arguments import add_objectives_argument, fidelities_arg, hyperparameters_arg, objectives_arg
+from nashpo.arguments import add_objectives_argument, add_workers_argument, fidelities_arg, hyperparameters_arg, objectives_arg, workers_arg
 from nashpo.errors import NashpoError
 
 HASH_SEED = "0"
@@ -180,6 +180,7 @@ def cmd_run(args: argparse.Namespace) -> None:
         force=args.force,
         benchmark=args.benchmark,
         objectives=objectives_arg(args.objectives),
+        workers=workers_arg(args.workers),
     )
     if record.get("multi_objective"):
         front = record["front"]
@@ -252,6 +253,7 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--out", required=True)
     p.add_argument("--force", action="store_true", help="overwrite a non-empty --out")
     add_objectives_argument(p)
+    add_workers_argument(p)
     p.set_defaults(func=cmd_run)
 
     p = sub.add_parser("front", help="the exact Pareto front of a task: size, hypervolume, ideal and nadir point")

@@ -2,7 +2,7 @@
 
 These two files are the single source for every later stage (export, aggregation, stats).
 
-Trial-log columns, one row per trial in evaluation order:
+Trial-log columns, one row per trial in the order the trials ended (ties: the order they were asked):
 
 | column | meaning |
 |---|---|
@@ -15,7 +15,8 @@ Trial-log columns, one row per trial in evaluation order:
 | objective | minimised objective: validation error in % at ``epochs`` |
 | valid_acc | validation accuracy in % at ``epochs`` |
 | cost | simulated seconds charged for the trial |
-| sim_time | cumulative simulated seconds after the trial |
+| sim_time | simulated clock when the trial ended (one worker: the cumulative seconds after the trial) |
+| start_time, worker | simulated clock when the trial started, and the simulated worker (0..K-1) that ran it |
 | opt_time | optimizer's own wall seconds for ask + tell (timing column) |
 | origin, status | who proposed the trial, and its outcome |
 | inc_trial, inc_arch_code, inc_epochs, inc_valid_acc | incumbent after the trial: best validation at the highest fidelity seen so far |
@@ -32,7 +33,7 @@ only, no fidelities and no test split, so the columns are
 | bench_seed | training seed drawn (-1 = seed mean) |
 | objective | minimised objective: the family's validation metric, as a cost (FCNet ``val_loss``; MLP ``1 - val_acc``) |
 | one column per metric of the family | the values the query returned (e.g. ``val_acc``, ``train_time``) |
-| cost, sim_time, opt_time, origin, status | as for NB201 (``cost`` = the family's time metric) |
+| cost, sim_time, start_time, worker, opt_time, origin, status | as for NB201 (``cost`` = the family's time metric) |
 | inc_trial, inc_code, inc_objective | incumbent after the trial: lowest objective so far |
 | inc_regret | validation regret: incumbent's objective minus the task's best (oracle, seed means) |
 | inc_regret_norm | ``inc_regret`` / (worst - best objective of the task): 0 = oracle, 1 = worst config |
@@ -67,6 +68,9 @@ from nashpo.space import EDGE_NAMES
 TRIALS_FILE = "trials.parquet"
 RECORD_FILE = "run.json"
 TIMING_COLUMNS = ("opt_time",)
+# Added with simulated parallel workers; with one worker they follow from the other columns
+# (``one_worker_clock``), so digests written before them skip them.
+WORKER_COLUMNS = ("start_time", "worker")
 OBJECTIVES = [{"name": "valid_error", "column": "objective", "unit": "%", "lower": 0.0, "upper": 100.0, "optimize": "lower"}]
 
 SCHEMA = pa.schema(
@@ -86,6 +90,8 @@ SCHEMA = pa.schema(
         ("valid_acc", pa.float64()),
         ("cost", pa.float64()),
         ("sim_time", pa.float64()),
+        ("start_time", pa.float64()),
+        ("worker", pa.int32()),
         ("opt_time", pa.float64()),
         ("origin", pa.string()),
         ("status", pa.string()),
@@ -104,6 +110,8 @@ GRID_TRIAL_COLUMNS = ("code", "bench_seed", "objective")
 GRID_TAIL_COLUMNS = (
     "cost",
     "sim_time",
+    "start_time",
+    "worker",
     "opt_time",
     "origin",
     "status",
@@ -227,8 +235,17 @@ def _first_line(exc: BaseException) -> str:
     return text.splitlines()[0] if text else type(exc).__name__
 
 
-def log_digest(trials: pd.DataFrame, skip: Sequence[str] = TIMING_COLUMNS) -> str:
-    """sha256 of a trial log's values and column names in order, without the wall-clock ``skip`` columns.
+def one_worker_clock(trials: pd.DataFrame) -> bool:
+    """Whether a log's worker columns are those of one worker: worker 0, each trial starting when
+    the one before it ended (the first at 0)."""
+    ends = trials["sim_time"].to_numpy(float)
+    starts = trials["start_time"].to_numpy(float)
+    return bool((trials["worker"] == 0).all() and (starts[1:] == ends[:-1]).all() and (len(starts) == 0 or starts[0] == 0.0))
+
+
+def log_digest(trials: pd.DataFrame, skip: Sequence[str] = TIMING_COLUMNS + WORKER_COLUMNS) -> str:
+    """sha256 of a trial log's values and column names in order, without the ``skip`` columns (by
+    default the wall-clock ``opt_time`` and the worker columns, checked by ``one_worker_clock``).
 
     Floats are hashed as float64 bytes (NaN canonical), integers as int64, strings with a marker for
     nulls: equal values give equal digests whatever the parquet encoding or pandas dtype."""

@@ -37,7 +37,7 @@ NAME_RE = re.compile(r"^[a-z][a-z0-9_]*$")
 RESERVED_NAMES = frozenset(
     {
         "trial", "optimizer", "dataset", "benchmark", "task", "seed", "protocol", "arch_str", "arch_code", "nb201_index",
-        "epochs", "bench_seed", "objective", "valid_acc", "cost", "sim_time", "opt_time", "origin", "status",
+        "epochs", "bench_seed", "objective", "valid_acc", "cost", "sim_time", "start_time", "worker", "opt_time", "origin", "status",
         "code", "fidelity", "budget", "config_id", "time",
     }
 )  # fmt: skip

@@ -45,11 +45,17 @@ class Optimizer(ABC):
     Multi-objective adapters set ``multi_objective = True``; the runner gives them the names of the
     run's minimised objectives (``self.objectives``, at least two) and tells ``TrialValue.costs``.
     Single-objective adapters get ``("objective",)``.
+
+    ``parallel`` declares what the adapter does with K > 1 simulated workers (docs/parallel.md):
+    ``async``: ``ask`` proposes while earlier trials are pending and ``tell`` takes results in the
+    order they end; ``batch``: the runner asks K, waits for all K, tells them; ``none``: one worker
+    only. The runner gives the adapter ``self.workers`` (K).
     """
 
     name: ClassVar[str]
     multi_fidelity: ClassVar[bool] = False
     multi_objective: ClassVar[bool] = False
+    parallel: ClassVar[str] = "none"
     defaults: ClassVar[dict[str, Any]] = {}
 
     def __init__(
@@ -60,6 +66,7 @@ class Optimizer(ABC):
         workdir: Path,
         *,
         objectives: tuple[str, ...] = ("objective",),
+        workers: int = 1,
         **hyperparameters: Any,
     ) -> None:
         self.space = space
@@ -67,6 +74,7 @@ class Optimizer(ABC):
         self.fidelities = sorted(int(f) for f in fidelities)
         self.workdir = Path(workdir)
         self.objectives = tuple(objectives)
+        self.workers = int(workers)
         self.hp = self.check_hyperparameters(hyperparameters)
         self.setup()
 

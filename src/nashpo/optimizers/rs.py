@@ -9,6 +9,7 @@ from nashpo.optimizers.base import Optimizer, TrialInfo, TrialValue
 
 class RandomSearch(Optimizer):
     name = "rs"
+    parallel = "async"  # independent samples: nothing waits for a result
     defaults: ClassVar[dict[str, Any]] = {}
 
     batch: ClassVar[int] = 256  # ConfigSpace samples batches much faster than single configs

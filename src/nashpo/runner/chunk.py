@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, TextIO
 
-from nashpo.arguments import add_objectives_argument, fidelities_arg, hyperparameters_arg, objectives_arg
+from nashpo.arguments import add_objectives_argument, add_workers_argument, fidelities_arg, hyperparameters_arg, objectives_arg, workers_arg
 from nashpo.errors import InputError
 from nashpo.manifests import clear_stale, parse_seeds, write_manifest
 from nashpo.runner.budget import Budget
@@ -33,15 +33,18 @@ def run_chunk(
     progress: TextIO | None = sys.stderr,
     benchmark: str = "nb201",
     objectives: Sequence[str] | None = None,
+    workers: int = 1,
 ) -> dict[str, Any]:
     """Search every seed into ``runs_dir/<seed>`` (overwriting), then write the manifest."""
     from nashpo.benchmarks import get_family  # the search's libraries load when a chunk runs, not with the CLI
     from nashpo.optimizers import check_name, get_optimizer_class, resolve
-    from nashpo.runner.loop import check_fidelity_support, run_search
+    from nashpo.runner.loop import check_fidelity_support, check_parallel_support, run_search
+    from nashpo.runner.workers import check_workers
 
     t0 = time.perf_counter()
     resolve(optimizer, hyperparameters)  # registers a plug-in; fails before any seed runs
     check_name(optimizer)
+    workers = check_workers(workers)
     if not seeds:
         raise InputError("seeds", list(seeds), "no seeds given")
     if objectives is not None:  # bad objectives fail before any table is opened or seed runs
@@ -50,6 +53,7 @@ def run_chunk(
         parse_objectives(benchmark, objectives)
     family = get_family(benchmark)
     check_fidelity_support(family, optimizer, get_optimizer_class(optimizer))  # one clear line before any seed runs
+    check_parallel_support(optimizer, get_optimizer_class(optimizer), workers)
     table = family.load(dataset, data_dir)
     runs_dir = Path(runs_dir)
     runs = []
@@ -71,6 +75,7 @@ def run_chunk(
             bench=table,
             benchmark=benchmark,
             objectives=objectives,
+            workers=workers,
         )
         runs.append(
             {
@@ -108,6 +113,7 @@ def cmd_run_chunk(args: argparse.Namespace) -> None:
         data_dir=args.data_dir,
         benchmark=args.benchmark,
         objectives=objectives_arg(args.objectives),
+        workers=workers_arg(args.workers),
     )
     print(f"{len(record['runs'])} runs in {record['wall_seconds_in_process']:.2f} s; manifest {args.manifest}")
 
@@ -127,4 +133,5 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--runs-dir", required=True, help="folder that receives one run folder per seed (overwritten)")
     p.add_argument("--manifest", required=True, help="chunk manifest to write last (JSON)")
     add_objectives_argument(p)
+    add_workers_argument(p)
     p.set_defaults(func=cmd_run_chunk)

@@ -31,6 +31,7 @@ from nashpo.optimizers.base import TrialValue
 from nashpo.outdir import discard, finish_out_dir, os_reason, prepare_out_dir
 from nashpo.runner.budget import MAX_EVALUATIONS, MAX_SEED, Budget
 from nashpo.runner.progress import Progress
+from nashpo.runner.workers import Running, Workers, check_workers
 from nashpo.triallog import RECORD_FILE, TRIALS_FILE, TrialLog, write_json_atomic
 
 NOISE = ("mean", "seed")
@@ -188,6 +189,17 @@ def check_fidelity_support(family: Family, optimizer: str, cls: Any) -> None:
     )
 
 
+def check_parallel_support(optimizer: str, cls: Any, workers: int) -> None:
+    """More than one worker needs an optimizer that proposes while results are pending (``parallel``
+    ``async``) or that takes batches (``batch``)."""
+    if workers > 1 and cls.parallel not in ("async", "batch"):
+        raise InputError(
+            "workers",
+            workers,
+            f"needs an optimizer that proposes while results are pending, but {optimizer} declares parallel = {cls.parallel!r}; use workers: 1, or declare 'async' or 'batch' in its class",
+        )
+
+
 # ------------------------------------------------------------------ the search
 
 
@@ -207,6 +219,7 @@ def run_search(
     bench: Any = None,
     benchmark: str = "nb201",
     objectives: str | Sequence[str] | None = None,
+    workers: int = 1,
 ) -> dict[str, Any]:
     """Run one search; write ``trials.parquet``, ``run.json`` and the optimizer's own output to ``out``.
 
@@ -216,11 +229,13 @@ def run_search(
     ``hyperparameters`` may name a plug-in optimizer class (``{"class": "pkg.module:Class", ...}``).
     ``objectives``: specs (``nashpo.objectives``); two of them make a multi-objective search
     (``nashpo.runner.fronts``); None or the error objective alone is the single-objective search.
+    ``workers``: simulated parallel workers on one clock (``nashpo.runner.workers``).
     Every check runs before anything is written.
     """
     hyperparameters = plugin_hyperparameters(optimizer, hyperparameters)
     check_name(optimizer)
     check_seed(seed)
+    workers = check_workers(workers)
     if noise not in NOISE:
         raise InputError("noise", noise, f"unknown; choose from {', '.join(NOISE)}")
     objs: tuple[Objective, ...] = ()
@@ -232,6 +247,7 @@ def run_search(
     cls = get_optimizer_class(optimizer)
     check_objective_count(optimizer, cls, len(objs))
     check_fidelity_support(family, optimizer, cls)
+    check_parallel_support(optimizer, cls, workers)
     view = family.view(dataset, optimizer, seed, protocol, fidelities, cls.multi_fidelity, data_dir, bench)
     hp = cls.check_hyperparameters(hyperparameters or {})
     view.check_budget(budget, MAX_EVALUATIONS)
@@ -239,7 +255,7 @@ def run_search(
     tracker = tracker_for(view, objs)
     tmp = prepare_out_dir(Path(out), force)
     try:
-        record = search_loop(view, tracker, cls, optimizer, seed, budget, hp, noise, tmp, Path(out), progress)
+        record = search_loop(view, tracker, cls, optimizer, seed, budget, hp, noise, tmp, Path(out), progress, workers)
         finish_out_dir(tmp, Path(out))
     except OSError as exc:  # full disk, read-only file system ...: one line naming --out, nothing left
         discard(tmp)
@@ -262,42 +278,59 @@ def search_loop(
     tmp: Path,
     out: Path,
     progress: TextIO | None,
+    workers: int = 1,
 ) -> dict[str, Any]:
-    """The one search loop: ask, query the view, stop before a trial that would cross the budget, tell, log."""
+    """The one search loop on K simulated workers: ask whenever a worker is free, query the view, tell
+    results in the order they end, log. A trial counts only if it ends within the budget; one that
+    would end after it is never told, charged or logged and is listed in the record's ``cancelled``
+    (with one worker: the search's last ask, also its ``stop``)."""
     clock = Clock()
     (tmp / OPTIMIZER_DIR).mkdir()
-    opt = cls(view.space(seed), seed, view.fids, tmp / OPTIMIZER_DIR, **tracker.optimizer_arguments(), **hp)
+    opt = cls(view.space(seed), seed, view.fids, tmp / OPTIMIZER_DIR, workers=workers, **tracker.optimizer_arguments(), **hp)
     clock.lap("setup")
     rng = np.random.default_rng(seed) if noise == "seed" else None
     log = TrialLog(tracker.schema(view.schema()))
     show = tracker.progress(progress)
-    sim = 0.0
-    n = 0
-    stop: dict[str, Any] = {"reason": "budget reached"}
-    while not budget.exhausted(n, sim):
-        if n >= MAX_EVALUATIONS:
-            raise InputError(
-                "max_sim_seconds", budget.max_sim_seconds, f"not reached within the safety cap of {MAX_EVALUATIONS} evaluations"
-            )
-        t0 = time.perf_counter()
-        info = opt.ask()
-        t_ask = time.perf_counter() - t0
-        code = view.encode(info.config)
-        res, cost = view.query(code, info.epochs, rng)
-        if not budget.fits(sim, cost):
-            stop = view.stop(code, info.epochs, res, cost, sim, info.incumbent_candidate)
+    batch = workers > 1 and cls.parallel == "batch"
+    pool = Workers(workers)
+    now = sim = 0.0
+    asked = n = 0
+    cancelled: list[dict[str, Any]] = []
+    while True:
+        refill = not (batch and pool.running)  # a batch optimizer gets its next K trials when all K ended
+        while refill and pool.free and not budget.exhausted(asked, now):
+            if asked >= MAX_EVALUATIONS:
+                raise InputError(
+                    "max_sim_seconds", budget.max_sim_seconds, f"not reached within the safety cap of {MAX_EVALUATIONS} evaluations"
+                )
+            worker = pool.take()
+            t0 = time.perf_counter()
+            info = opt.ask()
+            t_ask = time.perf_counter() - t0
+            code = view.encode(info.config)
+            res, cost = view.query(code, info.epochs, rng)
+            asked += 1
+            if budget.fits(now, cost):
+                pool.start(Running(now + cost, asked, worker, now, info, code, res, cost, t_ask))
+            else:  # still running when the clock reaches the budget: never told, charged or logged
+                cancelled.append(
+                    view.stop(code, info.epochs, res, cost, now, info.incumbent_candidate) | {"worker": worker, "start_time": now}
+                )
+        if not pool.running:
             break
-        value = tracker.value(code, res, cost)
-        t1 = time.perf_counter()
-        opt.tell(info, value)
-        opt_time = t_ask + time.perf_counter() - t1
-        sim += cost
-        row = view.row(n, code, info.epochs, res, info.incumbent_candidate)
-        row.update(sim_time=sim, opt_time=opt_time, origin=info.origin)
-        row.update(tracker.observe(n, code, info.epochs, value))
-        log.append(row)
-        n += 1
-        show(n, sim)
+        for trial in pool.finish_next():
+            now = sim = trial.end
+            value = tracker.value(trial.code, trial.res, trial.cost)
+            t1 = time.perf_counter()
+            opt.tell(trial.info, value)
+            opt_time = trial.t_ask + time.perf_counter() - t1
+            row = view.row(n, trial.code, trial.info.epochs, trial.res, trial.info.incumbent_candidate)
+            row.update(sim_time=trial.end, start_time=trial.start, worker=trial.worker, opt_time=opt_time, origin=trial.info.origin)
+            row.update(tracker.observe(n, trial.code, trial.info.epochs, value))
+            log.append(row)
+            n += 1
+            show(n, sim)
+    stop = cancelled[0] if cancelled else {"reason": "budget reached"}
     clock.lap("loop")
     opt.close()
     clock.lap("close")
@@ -314,7 +347,9 @@ def search_loop(
         "budget": asdict(budget),
         "n_trials": n,
         "sim_time": sim,
+        "workers": workers,
         "stop": stop,
+        "cancelled": [{k: v for k, v in c.items() if k != "reason"} for c in cancelled],
         **tracker.record(),
         **clock.provenance(out),
     }
