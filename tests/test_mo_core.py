@@ -86,7 +86,11 @@ def test_objective_specs_per_family() -> None:
         ("nb201", "valid_error,flops", "objectives='flops': unknown for nb201; choose from"),
         ("hpolib", "valid_loss,latency:pixel3", "objectives='latency:pixel3': unknown for hpolib; choose from valid_loss, model_size"),
         ("nb201", "latency:pixel3,valid_error", "the first objective must be the error objective valid_error"),
-        ("nb201", "valid_error,latency:pixel3,params", "exactly 2 objectives are supported"),
+        (
+            "nb201",
+            "valid_error,params,latency,latency:pixel3,latency:raspi4,latency:titan_rtx_1,latency:gold_6226",
+            "names 7 objectives; at most 6 are supported",
+        ),
         ("nb201", "valid_error,valid_error", "names valid_error twice"),
     ],
 )

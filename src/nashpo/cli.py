@@ -259,7 +259,9 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("front", help="the exact Pareto front of a task: size, hypervolume, ideal and nadir point")
     p.add_argument("--benchmark", default="nb201", help="benchmark family: nb201|hpolib|hpobench (default: nb201)")
     p.add_argument("--dataset", "--task", dest="dataset", required=True, help="NB201 dataset or the family's task")
-    p.add_argument("--objectives", required=True, help="two comma-separated objectives, error first, e.g. valid_error,latency:pixel3")
+    p.add_argument(
+        "--objectives", required=True, help="2 to 6 comma-separated objectives, error first, e.g. valid_error,params,latency:pixel3"
+    )
     p.add_argument("--fidelity", type=int, help="NB201 epochs (default: 12, the proxy protocol's search fidelity)")
     p.add_argument("--json", action="store_true", help="print the front's points as JSON")
     p.set_defaults(func=cmd_front)
@@ -272,7 +274,7 @@ def cmd_front(args: argparse.Namespace) -> None:
 
     objs = parse_objectives(args.benchmark, objectives_arg(args.objectives) or [])
     if len(objs) < 2:
-        raise InputError("objectives", args.objectives, "a front needs two objectives")
+        raise InputError("objectives", args.objectives, "a front needs at least two objectives")
     if args.benchmark != "nb201" and args.fidelity is not None:
         raise InputError("fidelity", args.fidelity, f"{args.benchmark} holds final values only; it has no fidelities")
     table = open_task(args.benchmark, args.dataset, args.data_dir)

@@ -44,7 +44,8 @@ class Optimizer(ABC):
 
     Multi-objective adapters set ``multi_objective = True``; the runner gives them the names of the
     run's minimised objectives (``self.objectives``, at least two) and tells ``TrialValue.costs``.
-    Single-objective adapters get ``("objective",)``.
+    Single-objective adapters get ``("objective",)``. A multi-objective adapter limited to fewer
+    objectives than the runner allows declares ``max_objectives``; larger sets are refused.
 
     ``parallel`` declares what the adapter does with K > 1 simulated workers (docs/parallel.md):
     ``async``: ``ask`` proposes while earlier trials are pending and ``tell`` takes results in the
@@ -55,6 +56,7 @@ class Optimizer(ABC):
     name: ClassVar[str]
     multi_fidelity: ClassVar[bool] = False
     multi_objective: ClassVar[bool] = False
+    max_objectives: ClassVar[int | None] = None
     parallel: ClassVar[str] = "none"
     defaults: ClassVar[dict[str, Any]] = {}
 

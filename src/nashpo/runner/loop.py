@@ -164,14 +164,17 @@ def optimizers_of(multi_objective: bool) -> list[str]:
 
 
 def check_objective_count(optimizer: str, cls: Any, n_objectives: int) -> None:
-    """A multi-objective optimizer needs two objectives, a single-objective one takes at most one."""
+    """A multi-objective optimizer needs two objectives or more (up to its ``max_objectives``), a
+    single-objective one takes at most one."""
+    if cls.multi_objective and cls.max_objectives is not None and n_objectives > cls.max_objectives:
+        raise InputError("objectives", n_objectives, f"{optimizer} supports at most {cls.max_objectives} objectives")
     if cls.multi_objective == (n_objectives > 1):
         return
     if cls.multi_objective:
         raise InputError(
             "optimizer",
             optimizer,
-            f"is multi-objective and needs two --objectives; for one objective use {', '.join(optimizers_of(False))}",
+            f"is multi-objective and needs two --objectives or more; for one objective use {', '.join(optimizers_of(False))}",
         )
     raise InputError("optimizer", optimizer, f"is single-objective; with {n_objectives} objectives use {', '.join(optimizers_of(True))}")
 
