@@ -175,6 +175,7 @@ def check_optimizers():
         traits[name] = {
             "multi_objective": bool(getattr(cls, "multi_objective", False)),
             "multi_fidelity": bool(getattr(cls, "multi_fidelity", False)),
+            "max_objectives": getattr(cls, "max_objectives", None),
             "adapter": adapter_paths(name),
         }
     return traits
@@ -186,6 +187,8 @@ def fits(traits, n_objectives, has_fidelities):
         return "is multi-objective; the task has one objective" if traits["multi_objective"] else "is single-objective; the task has several objectives"
     if traits["multi_fidelity"] and not has_fidelities:
         return "is multi-fidelity; the family has no fidelities"
+    if traits["max_objectives"] is not None and n_objectives > traits["max_objectives"]:
+        return f"supports at most {traits['max_objectives']} objectives; the task has {n_objectives}"
     return None
 
 
@@ -508,6 +511,7 @@ FAMILY_RUNS = searches(so=True, exclude_family=NB201)
 ANALYSED_FAMILIES = list(dict.fromkeys(s["family"] for s in FAMILY_RUNS))
 MO_RUNS = searches(so=False)
 MO_FAMILIES = list(dict.fromkeys(s["family"] for s in MO_RUNS))
+MANY_OBJECTIVE_FAMILIES = list(dict.fromkeys(s["family"] for s in MO_RUNS if s["objectives"].count("+") >= 2))
 AGGREGATE = f"{RESULTS}/aggregate"
 STATS = f"{RESULTS}/stats"
 FIGURES = f"{RESULTS}/figures"
@@ -541,7 +545,8 @@ def mo_tables():
 
 
 def mo_report_stems():
-    return ["hv_regret_curves", "final_hv_regret", "cd_diagram", *(f"pareto_{f}" for f in MO_FAMILIES)]
+    many = [f"{kind}_{f}" for f in MANY_OBJECTIVE_FAMILIES for kind in ("front_pairs", "parallel_coordinates")]
+    return ["hv_regret_curves", "final_hv_regret", "cd_diagram", *(f"pareto_{f}" for f in MO_FAMILIES), *many]
 
 
 def reported(path, category, subcategory=None):

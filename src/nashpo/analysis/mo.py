@@ -273,6 +273,25 @@ def device_class_table(finals: pd.DataFrame, metric: str = METRIC) -> pd.DataFra
 # ------------------------------------------------------------------ fronts, EAF, latency saved
 
 
+def value_columns(n_objectives: int) -> list[str]:
+    """``f0`` .. ``f{m-1}``: a point's objective values in the task's objective order."""
+    return [f"f{j}" for j in range(n_objectives)]
+
+
+def n_objectives(objectives: str) -> int:
+    """Objectives of a task's objective-set name (``valid_error+params+latency_pixel3``: 3)."""
+    return objectives.count("+") + 1
+
+
+def widest(tasks: pd.DataFrame) -> list[str]:
+    """The value columns of the task with most objectives (2 for a study of objective pairs)."""
+    return value_columns(max([2, *(n_objectives(o) for o in tasks["objectives"])]))
+
+
+def with_values(frame: pd.DataFrame, vals: np.ndarray) -> pd.DataFrame:
+    return frame.assign(**{f"f{j}": vals[:, j] for j in range(vals.shape[1])})
+
+
 def eaf_surface(points: np.ndarray, sets: np.ndarray, percentile: float = EAF_PERCENTILE) -> np.ndarray:
     """The ``percentile``% empirical attainment surface (``moocore.eaf``), sorted by the first objective."""
     import moocore
@@ -286,19 +305,21 @@ def eaf_surface(points: np.ndarray, sets: np.ndarray, percentile: float = EAF_PE
 
 
 def front_values(fronts: pd.DataFrame, finals: pd.DataFrame, tables: Tables) -> pd.DataFrame:
-    """Final-front points of every run with their objective values at the final fidelity (``f0``, ``f1``)."""
+    """Final-front points of every run with their objective values at the final fidelity (``f0``,
+    ``f1``, ... one per objective; a task with fewer objectives than the widest leaves the rest empty)."""
     specs = finals.drop_duplicates(TASK_KEY).set_index(TASK_KEY)["specs"]
     parts = []
     for key, g in fronts.groupby(TASK_KEY, sort=True):
         vals = tables.values(key[0], key[1], specs[key].split("|"), g["code"].to_numpy())
-        parts.append(g.assign(f0=vals[:, 0], f1=vals[:, 1]))
-    cols = [*RUN_KEY, "code", "f0", "f1"]
+        parts.append(with_values(g, vals))
+    cols = [*RUN_KEY, "code", *widest(finals)]
     return pd.concat(parts, ignore_index=True)[cols] if parts else pd.DataFrame(columns=cols)
 
 
 def attainment(points: pd.DataFrame, finals: pd.DataFrame, percentile: float = EAF_PERCENTILE) -> pd.DataFrame:
     """Per task and optimizer the ``percentile``% attainment surface over all its seeds (a seed whose
-    front is empty attains nothing but counts in the percentage)."""
+    front is empty attains nothing but counts in the percentage). Two-dimensional: a task with more
+    objectives gets the surface of its first two (the error and the first cost), projected."""
     rows = []
     for key, runs in finals.groupby([*TASK_KEY, "optimizer"], sort=True):
         p = points.merge(runs[RUN_KEY], on=RUN_KEY)
@@ -328,8 +349,8 @@ def so_values(so: pd.DataFrame, finals: pd.DataFrame, tables: Tables) -> pd.Data
         if g.empty:
             continue
         vals = tables.values(t.benchmark, t.task, t.specs.split("|"), g["code"].to_numpy())
-        parts.append(g.assign(objectives=t.objectives, f0=vals[:, 0], f1=vals[:, 1]))
-    cols = ["benchmark", "task", "objectives", "optimizer", "seed", "code", "f0", "f1"]
+        parts.append(with_values(g.assign(objectives=t.objectives), vals))
+    cols = ["benchmark", "task", "objectives", "optimizer", "seed", "code", *widest(finals)]
     return pd.concat(parts, ignore_index=True)[cols] if parts else pd.DataFrame(columns=cols)
 
 
@@ -464,8 +485,9 @@ def true_fronts(finals: pd.DataFrame, tables: Tables) -> pd.DataFrame:
     parts = []
     for t in finals.drop_duplicates(TASK_KEY).itertuples(index=False):
         f = np.asarray(tables.front(t.benchmark, t.task, t.specs.split("|")), float)
-        parts.append(pd.DataFrame({"benchmark": t.benchmark, "task": t.task, "objectives": t.objectives, "f0": f[:, 0], "f1": f[:, 1]}))
-    return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=[*TASK_KEY, "f0", "f1"])
+        parts.append(with_values(pd.DataFrame({"benchmark": t.benchmark, "task": [t.task] * len(f), "objectives": t.objectives}), f))
+    cols = [*TASK_KEY, *widest(finals)]
+    return pd.concat(parts, ignore_index=True)[cols] if parts else pd.DataFrame(columns=cols)
 
 
 def analyse_mo(
@@ -510,5 +532,10 @@ LATEX_CAPTIONS = {
 }
 
 
-def figure_stems(benchmarks: Sequence[str]) -> list[str]:
-    return [*FIGURES, *(f"pareto_{b}" for b in benchmarks)]
+def figure_stems(benchmarks: Sequence[str], many: Sequence[str] = ()) -> list[str]:
+    """Figure stems: the fixed ones, a Pareto figure per benchmark, and per benchmark with a task of
+    three objectives or more (``many``) its pairwise projections and parallel coordinates."""
+    return [*FIGURES, *(f"pareto_{b}" for b in benchmarks), *(f"{kind}_{b}" for b in many for kind in MANY_FIGURES)]
+
+
+MANY_FIGURES = ("front_pairs", "parallel_coordinates")

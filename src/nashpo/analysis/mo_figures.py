@@ -165,7 +165,7 @@ def pareto(data: dict[str, pd.DataFrame], out: Path, benchmark: str) -> None:
     fig, panels = task_panels(finals)
     has_so = cropped = False
     for key, ax in panels:
-        true = select(fronts, key)
+        true = pair_front(select(fronts, key))
         staircase(ax, true["f0"].to_numpy(), true["f1"].to_numpy(), color="black", lw=0.9)
         ax.plot(true["f1"], true["f0"], "o", color="black", ms=1.6)
         for o in order:
@@ -218,7 +218,107 @@ def pareto(data: dict[str, pd.DataFrame], out: Path, benchmark: str) -> None:
         f"""Pareto fronts, {benchmark}, one panel per task: the true Pareto front of all configurations (black)
         and each optimizer's {EAF_PERCENTILE}% empirical attainment surface (moocore.eaf) of its final non-dominated
         sets over {fg.seeds_phrase(seeds)}: the region below-left of a coloured line was attained by at least half of
-        the seeds. Values: {where}; both objectives minimised.{so_text}{crop_text}""",
+        the seeds. Values: {where}; both objectives minimised. A task with three objectives or more is shown in its
+        first two (error and first cost): the true front of that pair and attainment surfaces of the projected final
+        sets.{so_text}{crop_text}""",
+    )
+
+
+def pair_front(points: pd.DataFrame, a: str = "f0", b: str = "f1") -> pd.DataFrame:
+    """The non-dominated points of a front's projection onto objectives ``a`` and ``b`` (a 2-objective
+    front is its own projection)."""
+    import moocore
+
+    if points.empty:
+        return points
+    return points[moocore.is_nondominated(points[[a, b]].to_numpy(float), keep_weakly=True)]
+
+
+def many_tasks(data: dict[str, pd.DataFrame], benchmark: str) -> pd.DataFrame:
+    finals = data["finals"][data["finals"]["benchmark"] == benchmark]
+    return finals[finals["objectives"].str.count(r"\+") >= 2]
+
+
+def front_pairs(data: dict[str, pd.DataFrame], out: Path, benchmark: str) -> None:
+    """Tasks of three objectives or more: one row per task, one panel per pair of objectives."""
+    finals = many_tasks(data, benchmark)
+    order = mo_order(finals["optimizer"].unique())
+    pal = mo_colours(order)
+    keys = [tuple(k) for k in finals[TASK_KEY].drop_duplicates().itertuples(index=False)]
+    width = max(len(k[2].split("+")) * (len(k[2].split("+")) - 1) // 2 for k in keys)
+    fig, axes = plt.subplots(len(keys), width, figsize=(2.5 * width, 2.4 * len(keys) + 0.6), squeeze=False, layout="constrained")
+    for row, key in enumerate(keys):
+        columns = key[2].split("+")
+        pairs = [(i, j) for i in range(len(columns)) for j in range(i + 1, len(columns))]
+        true, points = select(data["true_fronts"], key), select(data["front_points"], key)
+        for ax, (i, j) in zip(axes[row], pairs, strict=False):
+            a, b = f"f{i}", f"f{j}"
+            ax.plot(true[b], true[a], "o", color="0.55", mfc="none", ms=2.2, mew=0.5)
+            for o in order:
+                mine = points[points["optimizer"] == o]
+                ax.plot(mine[b], mine[a], ".", color=pal[o], ms=2.2, alpha=0.6)
+            best = pair_front(true, a, b)
+            staircase(ax, best[a].to_numpy(), best[b].to_numpy(), color="black", lw=0.8)
+            ax.set(xlabel=axis_label(columns[j]), ylabel=axis_label(columns[i]))
+            ax.set_title(f"{key[1]} ({len(columns)} objectives)", fontsize="small")
+            ax.grid(True, alpha=0.4)
+        for ax in axes[row][len(pairs) :]:
+            ax.set_axis_off()
+    extra = [
+        (plt.Line2D([], [], color="0.55", ls="", marker="o", mfc="none", ms=2.2, mew=0.5), "true front, projected"),
+        (plt.Line2D([], [], color="black", lw=0.8), "true front of the pair"),
+    ]
+    legend(fig, order, pal, extra)
+    seeds = finals.groupby([*TASK_KEY, "optimizer"])["seed"].nunique()
+    fg.save(
+        fig,
+        out,
+        f"front_pairs_{benchmark}",
+        f"""Pairwise projections of the fronts of {benchmark}'s tasks with three objectives or more, one row per task and
+        one panel per pair of objectives: the true Pareto front's points (grey), the exact front of the pair (black
+        staircase), and every point of each optimizer's final non-dominated sets over {fg.seeds_phrase(seeds)}
+        (coloured). Values at the final fidelity; every objective minimised.""",
+    )
+
+
+def parallel_coordinates(data: dict[str, pd.DataFrame], out: Path, benchmark: str) -> None:
+    """Tasks of three objectives or more: final fronts as lines over the objectives, normalised by the
+    true front's ideal (0) and nadir (1) point."""
+    finals = many_tasks(data, benchmark)
+    order = mo_order(finals["optimizer"].unique())
+    pal = mo_colours(order)
+    keys = [tuple(k) for k in finals[TASK_KEY].drop_duplicates().itertuples(index=False)]
+    fig, axes = plt.subplots(
+        len(keys), len(order) + 1, figsize=(2.2 * (len(order) + 1), 2.3 * len(keys) + 0.6), squeeze=False, layout="constrained"
+    )
+    for row, key in enumerate(keys):
+        columns = key[2].split("+")
+        cols = [f"f{j}" for j in range(len(columns))]
+        true, points = select(data["true_fronts"], key), select(data["front_points"], key)
+        lo, hi = true[cols].min().to_numpy(float), true[cols].max().to_numpy(float)
+        span = np.where(hi > lo, hi - lo, 1.0)
+        x = np.arange(len(cols))
+        panels = [("true front", true, "black")] + [(o, points[points["optimizer"] == o], pal[o]) for o in order]
+        for ax, (label, frame, colour) in zip(axes[row], panels, strict=True):
+            z = (frame[cols].to_numpy(float) - lo) / span
+            for line in z:
+                ax.plot(x, line, color=colour, lw=0.5, alpha=0.35)
+            if not len(z):
+                ax.text(0.5, 0.5, "no runs", transform=ax.transAxes, ha="center", color="0.4")
+            ax.set_xticks(x, [c.removeprefix("latency_") for c in columns], rotation=45, ha="right", fontsize="x-small")
+            ax.set_ylim(-0.05, 1.6)
+            ax.set_title(f"{key[1]}: {label}" if label == "true front" else label, fontsize="small")
+            ax.grid(True, axis="x", alpha=0.4)
+        axes[row][0].set_ylabel("normalised value (true front: 0 to 1)")
+    seeds = finals.groupby([*TASK_KEY, "optimizer"])["seed"].nunique()
+    fg.save(
+        fig,
+        out,
+        f"parallel_coordinates_{benchmark}",
+        f"""Parallel coordinates of {benchmark}'s tasks with three objectives or more, one row per task: each line is one
+        configuration, its objectives normalised by the true front's ideal (0) and nadir (1) point (values above 1
+        are worse than every true-front point in that objective; the axis stops at 1.6). First panel: the true
+        Pareto front; then each optimizer's final non-dominated sets pooled over {fg.seeds_phrase(seeds)}.""",
     )
 
 
@@ -254,4 +354,7 @@ def render(data: dict[str, pd.DataFrame], out: Path, log: TextIO = sys.stderr) -
         cd_diagram(data, out)
         for benchmark in sorted(data["finals"]["benchmark"].unique()):
             pareto(data, out, benchmark)
+            if not many_tasks(data, benchmark).empty:
+                front_pairs(data, out, benchmark)
+                parallel_coordinates(data, out, benchmark)
     print(f"mo: figures {', '.join(sorted(p.stem for p in out.glob('*.png')))}", file=log)
