@@ -177,6 +177,7 @@ def test_parallel_clock_in_cost_over_time(data_dir: Path, tmp_path: Path) -> Non
         for row in unique.itertuples():
             assert by_trial[row.trial].start_time == pytest.approx(row.start_time, abs=0.01)
             assert by_trial[row.trial].end_time == pytest.approx(row.sim_time, abs=0.01)
+            assert by_trial[row.trial].additional["worker"] == row.worker
         assert sum(1 for t in run.history if t.start_time < 0.01) == 4  # every worker starts at 0
         cot = run_plugin("cost_over_time", run)
         assert cot.outputs["times"] == pytest.approx(times, abs=0.01) and cot.outputs["costs_mean"] == pytest.approx(costs)

@@ -4,13 +4,18 @@ Format: DeepCAVE's DataFrame format (``trials.csv`` + ``configspace.csv``, read 
 ``DataFrameRun``), because it is the only built-in format that DeepCAVE 1.4.1 loads with trial end
 times: its native loader always sets ``end_time = 0``, so Cost over Time would show one point at 0.
 ``nashpo.json`` beside them keeps the run's identity (optimizer, dataset, seed, protocol, ...),
-which the DataFrame format has no place for; ``load_export`` returns the run with that meta.
+which the DataFrame format has no place for; ``load_export`` returns the run as DeepCAVE's own
+loader reads it, with that meta. ``NashpoRun`` (``load_nashpo_run``; the converter of ``nashpo
+deepcave``, ``nashpo deepcave-check`` and ``nashpo.deepcave_config``) reads the same folder with
+the run's optimizer, origins, objectives and name (docs/deepcave.md).
 
 Mapping: configuration = the six edge hyperparameters; objectives from run.json (valid_error in %,
-bounds 0..100, minimised; DeepCAVE's DataFrame loader adds a second objective ``Time`` = the
-trial's simulated cost); budget = fidelity in epochs; seed = the run seed; start/end time = the
-simulated clock at trial start/end (DeepCAVE measures both from the first trial's start, which is
-the clock's 0); status per trial; additional = trial, origin, arch_str, arch_code, nb201_index.
+bounds 0..100, minimised; DeepCAVE's own DataFrame loader adds a second objective ``Time`` = the
+trial's simulated cost, nashpo's converter ``NashpoRun`` does not); budget = fidelity in epochs;
+seed = the run seed; start/end time = the trial log's ``start_time``/``sim_time``, the simulated
+clock at trial start/end (DeepCAVE measures both from the first trial's start, which is the
+clock's 0; with K workers trials overlap, so the last end is the run's clock, not the sum of
+costs); status per trial; additional = trial, origin, worker, arch_str, arch_code, nb201_index.
 DeepCAVE keeps one trial per (config, budget, seed): an architecture queried twice at the same
 fidelity (same lookup, same value) appears once, with its later time.
 
@@ -20,13 +25,13 @@ only, so a numeric ordinal is exported as an integer or float range over its cho
 when its positive choices span a factor of 10 or more; default = first choice), and its importance,
 PDP and footprint plugins treat it as a number. Objective = the run's objective (FCNet
 ``val_loss``, MLP ``val_acc_error`` = 1 - val_acc) with the task's best and worst as bounds; no
-fidelities, so no budget column (DeepCAVE's budget 0); additional = trial, origin, code and every
-metric the query returned.
+fidelities, so no budget column (DeepCAVE's budget 0); additional = trial, origin, worker, code and
+every metric the query returned.
 
 Multi-objective runs (run.json ``multi_objective``; ``docs/multi_objective.md``): every objective
 becomes a DeepCAVE objective, named by its trial-log column (``valid_error``, ``latency_pixel3``,
-...), minimised, with the objective's bounds over the task's table; DeepCAVE's loader adds ``Time``
-(the trial's simulated seconds) after them, and trial end times are the simulated clock. The
+...), minimised, with the objective's bounds over the task's table; DeepCAVE's own loader adds
+``Time`` (the trial's simulated seconds) after them, and trial end times are the simulated clock. The
 hv_regret and front_size columns go to ``additional``.
 """
 
@@ -170,6 +175,11 @@ def clock_columns(trials: pd.DataFrame) -> dict[str, pd.Series]:
     return {"start_time": start.astype(float), "end_time": trials["sim_time"].astype(float)}
 
 
+def worker_column(trials: pd.DataFrame) -> dict[str, pd.Series]:
+    """The simulated worker that ran each trial (``additional``), for logs that record it."""
+    return {"worker": trials["worker"].astype(int)} if "worker" in trials else {}
+
+
 def trial_rows(trials: pd.DataFrame, record: dict[str, Any], space: ConfigurationSpace) -> pd.DataFrame:
     """Trial log -> DataFrame-format rows, in evaluation order (the first starts the clock at 0)."""
     out: dict[str, Any] = {"config_id": trials["arch_code"].astype(int)}
@@ -182,6 +192,7 @@ def trial_rows(trials: pd.DataFrame, record: dict[str, Any], space: Configuratio
     out["status"] = [s if s in STATUSES else "CRASHED" for s in trials["status"]]
     out["trial"] = trials["trial"].astype(int)
     out["origin"] = trials["origin"].astype(str)
+    out.update(worker_column(trials))
     out["arch_str"] = trials["arch_str"]
     out["arch_code"] = trials["arch_code"].astype(int)
     out["nb201_index"] = trials["nb201_index"].astype("Int64")
@@ -220,6 +231,7 @@ def grid_trial_rows(trials: pd.DataFrame, record: dict[str, Any], space: Configu
     out["status"] = [s if s in STATUSES else "CRASHED" for s in trials["status"]]
     out["trial"] = trials["trial"].astype(int)
     out["origin"] = trials["origin"].astype(str)
+    out.update(worker_column(trials))
     out["code"] = trials["code"].astype("int64")
     for m in record["metrics"]:
         out[m["name"]] = trials[m["name"]].astype(float)
