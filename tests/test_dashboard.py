@@ -1,9 +1,10 @@
 """`nashpo deepcave` in a real headless browser (Debian's chromium + chromium-driver, selenium).
 
-A user's path: start the dashboard on a study, pick an exported run on DeepCAVE's General page,
-read its best cost on Overview, see Cost over Time on the simulated clock, press Process on
-Importances (computed by an rq worker through the private redis), then Ctrl-C/SIGTERM. Screenshots
-of each page stay in the test's temp dir.
+A user's path: start the dashboard on a study, pick exported runs on DeepCAVE's General page,
+read a run's optimizer and best cost on Overview and a configuration's origin on Configurations,
+see Cost over Time on the simulated clock (also of a four-worker run: the parallel clock), press
+Process on Importances (computed by an rq worker through the private redis), then Ctrl-C/SIGTERM.
+Screenshots of each page stay in the test's temp dir.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from pathlib import Path
 
 import pytest
 
-from nashpo.export.deepcave import trials_to_deepcave
+from nashpo.export.deepcave import load_nashpo_run, trials_to_deepcave
 from nashpo.runner import Budget, run_search
 from nashpo.triallog import read_trials
 
@@ -70,7 +71,24 @@ def study(data_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> dict:
             costs.append(row.objective)
     assert len(times) > 1  # a run whose incumbent improves more than once
     total = round(float(trials["sim_time"].max()), 2)
-    return {"root": root, "export": export, "times": times, "costs": costs, "best": best, "total": total}
+    # four workers on one simulated clock: trials overlap, the clock ends within the budget
+    parallel_dir = root / "runs" / "rs"
+    run_search("rs", "cifar10", 1, Budget(max_sim_seconds=8000), parallel_dir, data_dir=data_dir, progress=None, workers=4)
+    parallel = trials_to_deepcave(parallel_dir, root / "deepcave" / "cifar10" / "rs" / "1")
+    log = read_trials(parallel_dir)
+    parallel_clock = float(log["sim_time"].max())
+    assert parallel_clock <= 8000 < log["cost"].sum() / 3
+    return {
+        "root": root,
+        "export": export,
+        "times": times,
+        "costs": costs,
+        "best": best,
+        "total": total,
+        "origin": load_nashpo_run(export).get_origin(0),  # the Configurations page's default configuration
+        "parallel": parallel,
+        "parallel_clock": parallel_clock,
+    }
 
 
 @contextlib.contextmanager
@@ -165,21 +183,54 @@ def test_dashboard_in_a_browser(study: dict, dashboard: dict, browser) -> None:
     wait.until(ec.text_to_be_present_in_element((By.ID, "general-selected-runs-container"), "re/3"))
     browser.save_screenshot(str(shots / "general.png"))
 
-    # Overview: the run's best cost
+    # Overview: the run's optimizer (nashpo's converter, not DeepCAVE's "DataFrame") and best cost; no Time objective
     browser.get(url + "/plugins/overview")
     Select(wait.until(ec.presence_of_element_located((By.TAG_NAME, "select")))).select_by_visible_text("re/re-cifar10-3")
     best = f"Best valid_error: {custom_round(study['best'])} "
     wait.until(ec.text_to_be_present_in_element((By.TAG_NAME, "body"), best))
-    assert f"Total runtime [s]: {study['total']}" in browser.find_element(By.TAG_NAME, "body").text  # the simulated clock
+    text = browser.find_element(By.TAG_NAME, "body").text
+    assert f"Total runtime [s]: {study['total']}" in text  # the simulated clock
+    assert "Optimizer: re (nashpo)" in text and "DataFrame" not in text and "Best Time" not in text
     browser.save_screenshot(str(shots / "overview.png"))
 
-    # Cost over Time: more than one point, on the simulated clock
+    # Configurations: the default (first) configuration with its origin from the trial log
+    browser.get(url + "/plugins/configurations")
+    Select(wait.until(ec.presence_of_element_located((By.TAG_NAME, "select")))).select_by_visible_text("re/re-cifar10-3")
+    wait.until(ec.text_to_be_present_in_element((By.TAG_NAME, "body"), "Selected Configuration"))
+    rows = [line.strip() for line in browser.find_element(By.TAG_NAME, "body").text.splitlines()]
+    assert study["origin"] and f"Origin {study['origin']}" in rows, rows
+    browser.save_screenshot(str(shots / "configurations.png"))
+
+    # Cost over Time: more than one point, on the simulated clock; the objective selector lists the run's objective only
     browser.get(url + "/plugins/cost_over_time")
     traces = wait.until(lambda d: plotly_traces(d))
     assert traces[0]["name"] == "re-cifar10-3"  # named from nashpo.json, not the seed folder
     assert traces[0]["x"] == pytest.approx(study["times"], abs=0.01) and len(traces[0]["x"]) > 1
     assert traces[0]["y"] == pytest.approx(study["costs"])
+    objective = Select(browser.find_element(By.ID, "cost_over_time-objective_id-input"))
+    assert [o.text for o in objective.options if not o.text.startswith("Select")] == ["valid_error"]
     browser.save_screenshot(str(shots / "cost_over_time.png"))
+
+    # Cost over Time of a four-worker run: its last improvement lies on the parallel clock (within the budget)
+    browser.get(url + "/")
+    field = wait.until(ec.presence_of_element_located((By.ID, "general-working-directory-input")))
+    field.send_keys(Keys.CONTROL, "a")
+    field.send_keys(str(study["parallel"].parent))
+    add = f"{runs}//button[normalize-space(text())='1']/preceding-sibling::button[normalize-space(text())='+']"
+    wait.until(ec.element_to_be_clickable((By.XPATH, add))).click()
+    wait.until(ec.text_to_be_present_in_element((By.ID, "general-selected-runs-container"), "rs/1"))
+    browser.get(url + "/plugins/cost_over_time")
+    parallel = load_nashpo_run(study["parallel"])
+    expected = parallel.get_trajectory(parallel.get_objectives()[0], budget=12.0)[0]
+
+    def parallel_trace(driver):
+        shown = [t for t in plotly_traces(driver) or [] if t["name"] == "rs-cifar10-1"]
+        return shown[0] if shown else None
+
+    trace = wait.until(parallel_trace)
+    assert trace["x"] == pytest.approx(expected, abs=0.01) and len(trace["x"]) > 1
+    assert trace["x"][-1] <= study["parallel_clock"] + 0.01
+    browser.save_screenshot(str(shots / "cost_over_time_parallel.png"))
 
     # Importances: a static plugin, computed by the rq worker after "Process"
     browser.get(url + "/plugins/importances")
@@ -189,7 +240,7 @@ def test_dashboard_in_a_browser(study: dict, dashboard: dict, browser) -> None:
     assert sorted(bars[0]["x"]) == sorted(f"edge_{a}" for a in ("0_1", "0_2", "1_2", "0_3", "1_3", "2_3"))
     assert all(v >= 0 for v in bars[0]["y"])
     browser.save_screenshot(str(shots / "importances.png"))
-    for name in ("general", "overview", "cost_over_time", "importances"):
+    for name in ("general", "overview", "configurations", "cost_over_time", "cost_over_time_parallel", "importances"):
         assert (shots / f"{name}.png").stat().st_size > 10_000
 
 
@@ -279,8 +330,8 @@ def test_pareto_front_page_of_a_multi_objective_run(data_dir: Path, tmp_path: Pa
         browser.get(url + "/plugins/pareto_front")
         selects = wait.until(lambda d: d.find_elements(By.TAG_NAME, "select") if len(d.find_elements(By.TAG_NAME, "select")) >= 3 else None)
         options = [o.text for o in Select(selects[0]).options if not o.text.startswith("Select")]
-        assert options == ["valid_error", "latency_pixel3", "Time"]  # every objective, then DeepCAVE's Time
-        Select(selects[1]).select_by_visible_text("latency_pixel3")  # DeepCAVE's default second objective is its last (Time)
+        assert options == ["valid_error", "latency_pixel3"]  # the run's objectives, no Time (nashpo's converter)
+        Select(selects[1]).select_by_visible_text("latency_pixel3")
 
         def pareto_trace(driver):
             traces = plotly_traces(driver)

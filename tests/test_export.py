@@ -22,7 +22,7 @@ from deepcave.utils.util import custom_round
 from scipy import stats
 
 from nashpo.errors import InputError
-from nashpo.export.deepcave import load_export, trials_to_deepcave
+from nashpo.export.deepcave import NashpoRun, deepcave_converters, load_export, load_nashpo_run, trials_to_deepcave
 from nashpo.export.dehb_native import dehb_to_deepcave
 from nashpo.export.plugins import PLUGINS, bounded_footprint, run_plugin
 from nashpo.runner import Budget, run_search
@@ -104,7 +104,111 @@ def test_trial_log_export_loads_with_deepcave(runs: dict[str, Path], exports: di
         assert trial.additional["origin"] == row.origin
         # the simulated clock is DeepCAVE's time axis
         assert trial.end_time == pytest.approx(row.sim_time, abs=0.01)
-        assert trial.start_time == pytest.approx(row.sim_time - row.cost, abs=0.01)
+        assert trial.start_time == pytest.approx(row.start_time, abs=0.01)  # the trial log's own start
+
+
+@pytest.mark.parametrize("optimizer", list(EVALS))
+def test_nashpo_converter_shows_the_run(runs: dict[str, Path], exports: dict[str, Path], optimizer: str) -> None:
+    """``nashpo deepcave``'s converter: the optimizer on Overview, each configuration's origin, only
+    valid_error as objective; the trials, times and costs are DeepCAVE's DataFrame loader's."""
+    plain, run = load_export(exports[optimizer]), load_nashpo_run(exports[optimizer])
+    assert isinstance(run, NashpoRun) and run.prefix == f"{optimizer} (nashpo)" and run.name == f"{optimizer}-cifar10-1"
+    assert run.get_objective_names() == ["valid_error"] and plain.get_objective_names() == ["valid_error", "Time"]
+    assert [(t.config_id, t.budget, t.costs, t.start_time, t.end_time) for t in run.history] == [
+        (t.config_id, t.budget, t.costs[:1], t.start_time, t.end_time) for t in plain.history
+    ]
+    assert run.meta["optimizer"] == optimizer and run.meta["objectives"] == plain.meta["objectives"][:1]
+    # a configuration's origin: the trial log's origin of the first trial that evaluated it
+    trials = read_trials(runs[optimizer]).sort_values("trial")
+    first = trials.drop_duplicates("arch_code", keep="first").set_index("arch_code")["origin"]
+    for config_id, config in run.configs.items():
+        assert run.get_origin(config_id) == first[config_to_code({e: config[e] for e in EDGE_NAMES})]
+        assert plain.get_origin(config_id) is None  # DeepCAVE's DataFrame loader keeps none
+    shown = text_of(run_plugin("overview", run).components)
+    assert f"Optimizer: {optimizer} (nashpo)" in shown and "DataFrame" not in shown and "Best Time" not in shown
+    assert "Optimizer: DataFrame" in text_of(run_plugin("overview", plain).components)
+    incumbent = run.get_config_id(run.get_incumbent(objectives=run.get_objectives()[0])[0])
+    table = run_plugin("configurations", run, config_id=incumbent).outputs["overview_table_data"]
+    assert dict(zip(table["Key"], table["Value"], strict=True))["Origin"] == run.get_origin(incumbent) in set(trials["origin"])
+
+
+def test_nashpo_converter_in_deepcaves_config(exports: dict[str, Path], tmp_path: Path) -> None:
+    """The converter takes DataFrameRun's place in DeepCAVE's config (DeepCAVE keeps the last
+    converter that loads a folder, so not both); a DataFrame folder without nashpo.json loads as
+    DeepCAVE's own converter loads it; plain ``deepcave --config <nashpo/deepcave_config.py>`` gets it."""
+    import shutil
+
+    from deepcave.config import Config
+    from deepcave.utils.configs import parse_config
+
+    import nashpo.deepcave_config
+
+    default = Config().CONVERTERS
+    ours = parse_config(nashpo.deepcave_config.__file__).CONVERTERS  # as DeepCAVE's own `--config` loads it
+    assert ours == deepcave_converters(default) == [NashpoRun if c is DataFrameRun else c for c in default]
+    assert DataFrameRun not in ours and ours.count(NashpoRun) == 1
+    other = tmp_path / "other"
+    shutil.copytree(exports["re"], other)
+    (other / "nashpo.json").unlink()
+    run, plain = NashpoRun.from_path(other), DataFrameRun.from_path(other)
+    assert run.prefix == "DataFrame" and run.name == "other" and run.get_objective_names() == ["valid_error", "Time"]
+    assert [(t.costs, t.end_time) for t in run.history] == [(t.costs, t.end_time) for t in plain.history]
+    assert {run.get_origin(i) for i in run.configs} == {None}
+    assert run.hash != load_nashpo_run(exports["re"]).hash
+    group = Group("rs", [load_nashpo_run(exports[name]) for name in ("rs", *(f"rs{s}" for s in GROUP_SEEDS[1:]))])
+    assert group.get_objective_names() == ["valid_error"]
+    assert "Optimizer: rs (nashpo)" in text_of(run_plugin("overview", group).components)  # Overview: the first run's prefix
+
+
+def test_parallel_clock_in_cost_over_time(data_dir: Path, tmp_path: Path) -> None:
+    """Four workers: DeepCAVE's times are the simulated clock the trials overlap on, so Cost over
+    Time and Overview end at the run's clock (within the budget), not at the sum of costs (~4x it)."""
+    budget = 20_000
+    run_search("rs", "cifar10", 1, Budget(max_sim_seconds=budget), tmp_path / "run", data_dir=data_dir, progress=None, workers=4)
+    trials = read_trials(tmp_path / "run")
+    clock = float(trials["sim_time"].max())
+    assert sorted(trials["worker"].unique()) == [0, 1, 2, 3] and clock <= budget < trials["cost"].sum() / 3
+    assert np.allclose(trials["start_time"] + trials["cost"], trials["sim_time"])
+    export = trials_to_deepcave(tmp_path / "run", tmp_path / "dc")
+    unique = trials.drop_duplicates(["arch_code", "epochs"], keep="last")
+    times, costs = expected_trajectory(unique, 12.0)
+    for run in (load_export(export), load_nashpo_run(export)):
+        by_trial = {t.additional["trial"]: t for t in run.history}
+        for row in unique.itertuples():
+            assert by_trial[row.trial].start_time == pytest.approx(row.start_time, abs=0.01)
+            assert by_trial[row.trial].end_time == pytest.approx(row.sim_time, abs=0.01)
+            assert by_trial[row.trial].additional["worker"] == row.worker
+        assert sum(1 for t in run.history if t.start_time < 0.01) == 4  # every worker starts at 0
+        cot = run_plugin("cost_over_time", run)
+        assert cot.outputs["times"] == pytest.approx(times, abs=0.01) and cot.outputs["costs_mean"] == pytest.approx(costs)
+        assert cot.outputs["times"][-1] <= clock + 0.01
+        assert list(cot.components.data[0].x) == pytest.approx(times, abs=0.01)
+        assert f"Total runtime [s]: {round(clock, 2)}" in text_of(run_plugin("overview", run).components)
+
+
+def test_nashpo_converter_on_a_multi_objective_run(data_dir: Path, tmp_path: Path) -> None:
+    """Only the run's own objectives (no Time); Cost over Time for each of them."""
+    run_search(
+        "mo_rs",
+        "cifar10",
+        0,
+        Budget(max_sim_seconds=6000),
+        tmp_path / "run",
+        data_dir=data_dir,
+        progress=None,
+        objectives=["valid_error", "latency:pixel3"],
+    )
+    export = trials_to_deepcave(tmp_path / "run", tmp_path / "dc")
+    run = load_nashpo_run(export)
+    assert run.prefix == "mo_rs (nashpo)" and run.get_objective_names() == ["valid_error", "latency_pixel3"]
+    assert load_export(export).get_objective_names() == ["valid_error", "latency_pixel3", "Time"]
+    trials = read_trials(tmp_path / "run")
+    for objective_id, column in enumerate(("valid_error", "latency_pixel3")):
+        cot = run_plugin("cost_over_time", run, objective_id=objective_id).outputs
+        assert cot["costs_mean"][-1] == pytest.approx(trials[column].min())
+    front = run_plugin("pareto_front", run).outputs  # the two objectives, by default
+    assert sum(front["pareto_points"]) >= 1
+    assert {run.get_origin(i) for i in run.configs} <= set(trials["origin"])
 
 
 @pytest.mark.parametrize("optimizer", list(EVALS))

@@ -46,7 +46,7 @@ def cmd_deepcave(args: argparse.Namespace) -> None:
 
 
 def cmd_deepcave_check(args: argparse.Namespace) -> None:
-    from nashpo.export.deepcave import load_export
+    from nashpo.export.deepcave import load_nashpo_run
     from nashpo.export.plugins import MO_PLUGINS, PLUGINS, bounded_footprint, run_plugin, summary
 
     if args.footprint_support < 0:
@@ -55,7 +55,7 @@ def cmd_deepcave_check(args: argparse.Namespace) -> None:
     unknown = skip - set(PLUGINS) - set(MO_PLUGINS)
     if unknown:
         raise InputError("skip", sorted(unknown)[0], f"unknown plugin; choose from {', '.join(PLUGINS + MO_PLUGINS)}")
-    runs = [(path, load_export(Path(path))) for path in args.runs]  # every folder checked before any work
+    runs = [(path, load_nashpo_run(Path(path))) for path in args.runs]  # as `nashpo deepcave` loads them; every folder checked first
     for path, run in runs:
         print(f"{path} ({run.meta.get('optimizer', '?')}, seed {run.meta.get('seed', '?')})")
         for name in PLUGINS:
@@ -66,7 +66,7 @@ def cmd_deepcave_check(args: argparse.Namespace) -> None:
             print(f"  {name:<22} {result.seconds:7.2f} s  {summary(result, run)}", flush=True)
         if not run.meta.get("multi_objective"):
             continue
-        for objective_id, objective in enumerate(run.get_objectives()[1:-1], start=1):  # the other objectives (not Time)
+        for objective_id, objective in enumerate(run.get_objectives()[1:], start=1):  # the other objectives
             result = run_plugin("cost_over_time", run, objective_id=objective_id)
             print(f"  {'cost_over_time':<22} {result.seconds:7.2f} s  {objective.name}: {summary(result, run)}", flush=True)
         for name in MO_PLUGINS:

@@ -8,9 +8,12 @@ Font Awesome are served from the installed ``django-bootstrap-static`` package i
 DeepCAVE links, so pages are styled offline. Workers cap Footprint's border and random
 configurations at ``--footprint-support`` per kind (default 250: seconds instead of the 12 minutes
 DeepCAVE's own 4,000-point fill takes on a 200-trial run; 0 keeps DeepCAVE's own) and query
-Ablation Paths' surrogate in the encoding it was fitted on (``plugins.fixed_ablation``); runs are
-named ``optimizer-dataset-seed`` from ``nashpo.json`` instead of their seed folder. Prints the URL;
-Ctrl-C or SIGTERM stops every child.
+Ablation Paths' surrogate in the encoding it was fitted on (``plugins.fixed_ablation``). The
+session's DeepCAVE config (``nashpo.deepcave_config``) loads exports with nashpo's converter
+(``nashpo.export.deepcave.NashpoRun``): each run shows its optimizer ("smac (nashpo)"), each
+configuration its origin, only the run's own objectives, and the name ``optimizer-dataset-seed``
+from ``nashpo.json`` instead of its seed folder. Prints the URL; Ctrl-C or SIGTERM stops every
+child.
 
 The server and workers are ``python -m nashpo.export.dashboard server|worker CONFIG``, each a thin
 wrapper around DeepCAVE's own ``server.py``/``worker.py`` (which read the config file DeepCAVE's
@@ -47,7 +50,7 @@ CONFIG_PACKAGE = "nashpo_deepcave_config"
 CONFIG_TEMPLATE = '''"""DeepCAVE config written by `nashpo deepcave` (one dashboard session)."""
 from pathlib import Path
 
-from deepcave.config import Config as _Default
+from nashpo.deepcave_config import Config as _Default
 
 
 class Config(_Default):
@@ -262,9 +265,6 @@ def serve(config: str) -> None:
     dbc.themes.BOOTSTRAP = f"{STATIC_ROUTE}/bootstrap/{STYLESHEETS['BOOTSTRAP'][1]}"
     dbc.icons.FONT_AWESOME = f"{STATIC_ROUTE}/fontawesome/{STYLESHEETS['FONT_AWESOME'][1]}"
     _deepcave_argv("server", config)
-    from nashpo.export.deepcave import name_runs_from_exports  # imports deepcave: after argv
-
-    name_runs_from_exports()
     from deepcave import app, config as dc_config  # noqa: I001  (import order matters: argv first)
     from deepcave.layouts.main import MainLayout
     from flask import abort, send_from_directory
@@ -286,10 +286,7 @@ def work(config: str, footprint_support: int | None) -> None:
     from deepcave import queue
     from rq import Connection, Worker
 
-    from nashpo.export.deepcave import name_runs_from_exports
     from nashpo.export.plugins import bounded_footprint, fixed_ablation
-
-    name_runs_from_exports()
 
     with bounded_footprint(footprint_support), fixed_ablation(), Connection(queue._connection):  # rq forks each job from here
         Worker([queue._queue]).work()

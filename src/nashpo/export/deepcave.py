@@ -4,13 +4,18 @@ Format: DeepCAVE's DataFrame format (``trials.csv`` + ``configspace.csv``, read 
 ``DataFrameRun``), because it is the only built-in format that DeepCAVE 1.4.1 loads with trial end
 times: its native loader always sets ``end_time = 0``, so Cost over Time would show one point at 0.
 ``nashpo.json`` beside them keeps the run's identity (optimizer, dataset, seed, protocol, ...),
-which the DataFrame format has no place for; ``load_export`` returns the run with that meta.
+which the DataFrame format has no place for; ``load_export`` returns the run as DeepCAVE's own
+loader reads it, with that meta. ``NashpoRun`` (``load_nashpo_run``; the converter of ``nashpo
+deepcave``, ``nashpo deepcave-check`` and ``nashpo.deepcave_config``) reads the same folder with
+the run's optimizer, origins, objectives and name (docs/deepcave.md).
 
 Mapping: configuration = the six edge hyperparameters; objectives from run.json (valid_error in %,
-bounds 0..100, minimised; DeepCAVE's DataFrame loader adds a second objective ``Time`` = the
-trial's simulated cost); budget = fidelity in epochs; seed = the run seed; start/end time = the
-simulated clock at trial start/end (DeepCAVE measures both from the first trial's start, which is
-the clock's 0); status per trial; additional = trial, origin, arch_str, arch_code, nb201_index.
+bounds 0..100, minimised; DeepCAVE's own DataFrame loader adds a second objective ``Time`` = the
+trial's simulated cost, nashpo's converter ``NashpoRun`` does not); budget = fidelity in epochs;
+seed = the run seed; start/end time = the trial log's ``start_time``/``sim_time``, the simulated
+clock at trial start/end (DeepCAVE measures both from the first trial's start, which is the
+clock's 0; with K workers trials overlap, so the last end is the run's clock, not the sum of
+costs); status per trial; additional = trial, origin, worker, arch_str, arch_code, nb201_index.
 DeepCAVE keeps one trial per (config, budget, seed): an architecture queried twice at the same
 fidelity (same lookup, same value) appears once, with its later time.
 
@@ -20,13 +25,13 @@ only, so a numeric ordinal is exported as an integer or float range over its cho
 when its positive choices span a factor of 10 or more; default = first choice), and its importance,
 PDP and footprint plugins treat it as a number. Objective = the run's objective (FCNet
 ``val_loss``, MLP ``val_acc_error`` = 1 - val_acc) with the task's best and worst as bounds; no
-fidelities, so no budget column (DeepCAVE's budget 0); additional = trial, origin, code and every
-metric the query returned.
+fidelities, so no budget column (DeepCAVE's budget 0); additional = trial, origin, worker, code and
+every metric the query returned.
 
 Multi-objective runs (run.json ``multi_objective``; ``docs/multi_objective.md``): every objective
 becomes a DeepCAVE objective, named by its trial-log column (``valid_error``, ``latency_pixel3``,
-...), minimised, with the objective's bounds over the task's table; DeepCAVE's loader adds ``Time``
-(the trial's simulated seconds) after them, and trial end times are the simulated clock. The
+...), minimised, with the objective's bounds over the task's table; DeepCAVE's own loader adds
+``Time`` (the trial's simulated seconds) after them, and trial end times are the simulated clock. The
 hv_regret and front_size columns go to ``additional``.
 """
 
@@ -42,9 +47,11 @@ import numpy as np
 import pandas as pd
 from ConfigSpace import ConfigurationSpace
 from ConfigSpace.hyperparameters import CategoricalHyperparameter, FloatHyperparameter, IntegerHyperparameter
+from deepcave.runs import Status
 from deepcave.runs.converters.dataframe import DataFrameRun
 from deepcave.runs.converters.deepcave import DeepCAVERun
 from deepcave.runs.objective import Objective
+from deepcave.utils.hash import file_to_hash, string_to_hash
 
 from nashpo.errors import InputError
 from nashpo.outdir import check_out, finish_out_dir, prepare_out_dir
@@ -57,6 +64,7 @@ EXPORT_META = "nashpo.json"
 STATUSES = ("SUCCESS", "CRASHED", "TIMEOUT", "MEMORYOUT")
 CONFIGSPACE_COLUMNS = ("name", "type", "lower", "upper", "default", "log", "ordered")
 META_KEYS = ("optimizer", "dataset", "seed", "protocol", "hyperparameters", "fidelities")
+DEEPCAVE_META_KEYS = ("objectives", "budgets", "seeds")  # a DeepCAVE run's own meta; nashpo.json's "objectives" are names
 
 
 def objective_name(record: dict[str, Any], objective: dict[str, Any]) -> str:
@@ -160,6 +168,18 @@ def loadable_history(path: Path) -> None:
     path.write_text("".join(json.dumps(row[:6] + row[7:]) + "\n" for row in lines))
 
 
+def clock_columns(trials: pd.DataFrame) -> dict[str, pd.Series]:
+    """DeepCAVE's start_time/end_time: the simulated clock when the trial started and ended (with
+    K workers trials overlap, so the last end is the run's wall-clock time, not the sum of costs)."""
+    start = trials["start_time"] if "start_time" in trials else trials["sim_time"] - trials["cost"]  # logs before workers
+    return {"start_time": start.astype(float), "end_time": trials["sim_time"].astype(float)}
+
+
+def worker_column(trials: pd.DataFrame) -> dict[str, pd.Series]:
+    """The simulated worker that ran each trial (``additional``), for logs that record it."""
+    return {"worker": trials["worker"].astype(int)} if "worker" in trials else {}
+
+
 def trial_rows(trials: pd.DataFrame, record: dict[str, Any], space: ConfigurationSpace) -> pd.DataFrame:
     """Trial log -> DataFrame-format rows, in evaluation order (the first starts the clock at 0)."""
     out: dict[str, Any] = {"config_id": trials["arch_code"].astype(int)}
@@ -168,11 +188,11 @@ def trial_rows(trials: pd.DataFrame, record: dict[str, Any], space: Configuratio
     out.update(objective_columns(trials, record))
     out["budget"] = trials["epochs"].astype(float)
     out["seed"] = trials["seed"].astype(int)
-    out["start_time"] = (trials["sim_time"] - trials["cost"]).astype(float)
-    out["end_time"] = trials["sim_time"].astype(float)
+    out.update(clock_columns(trials))
     out["status"] = [s if s in STATUSES else "CRASHED" for s in trials["status"]]
     out["trial"] = trials["trial"].astype(int)
     out["origin"] = trials["origin"].astype(str)
+    out.update(worker_column(trials))
     out["arch_str"] = trials["arch_str"]
     out["arch_code"] = trials["arch_code"].astype(int)
     out["nb201_index"] = trials["nb201_index"].astype("Int64")
@@ -207,11 +227,11 @@ def grid_trial_rows(trials: pd.DataFrame, record: dict[str, Any], space: Configu
         out[name] = trials[name].astype(str) if isinstance(hp, CategoricalHyperparameter) else trials[name]
     out.update(objective_columns(trials, record))
     out["seed"] = trials["seed"].astype(int)
-    out["start_time"] = (trials["sim_time"] - trials["cost"]).astype(float)
-    out["end_time"] = trials["sim_time"].astype(float)
+    out.update(clock_columns(trials))
     out["status"] = [s if s in STATUSES else "CRASHED" for s in trials["status"]]
     out["trial"] = trials["trial"].astype(int)
     out["origin"] = trials["origin"].astype(str)
+    out.update(worker_column(trials))
     out["code"] = trials["code"].astype("int64")
     for m in record["metrics"]:
         out[m["name"]] = trials[m["name"]].astype(float)
@@ -271,20 +291,97 @@ def load_export(path: Path) -> DataFrameRun:
     return run
 
 
-def name_runs_from_exports() -> None:
-    """Process-wide: DeepCAVE's DataFrame loader names a run after its folder, which is the seed in
-    ``results/deepcave/{dataset}/{optimizer}/{seed}``; take ``nashpo.json``'s name instead
-    (``optimizer-dataset-seed``), so plots and legends tell runs apart. Used by ``nashpo deepcave``."""
-    if getattr(DataFrameRun.from_path, "_nashpo_named", False):
-        return
-    original = DataFrameRun.from_path.__func__
+def load_nashpo_run(path: Path) -> NashpoRun:
+    """An exported run as ``nashpo deepcave`` shows it: loaded by ``NashpoRun`` (optimizer as
+    prefix, origins, only the run's objectives, named from ``nashpo.json``)."""
+    path = Path(path)
+    if not is_export(path):
+        raise InputError("deepcave", str(path), f"is not a DeepCAVE run folder (no {TRIALS_CSV}); export with `nashpo to-deepcave`")
+    return NashpoRun.from_path(path)
 
-    def from_path(cls: type[DataFrameRun], path: Path | str) -> DataFrameRun:
-        run = original(cls, path)
-        meta_file = Path(path) / EXPORT_META
-        if meta_file.is_file():
-            run.name = json.loads(meta_file.read_text()).get("name", run.name)
+
+class NashpoRun(DataFrameRun):
+    """DeepCAVE run converter for nashpo's exports (the DataFrame format plus ``nashpo.json``).
+
+    Against DeepCAVE's own ``DataFrameRun`` it shows what the run was: its optimizer as the run's
+    prefix (Overview's "Optimizer", e.g. ``smac (nashpo)``), each configuration's origin (the
+    ``origin`` of the first trial that evaluated it), only the run's own objectives (no ``Time``
+    objective from the trial's duration; the duration stays end_time - start_time), and the name
+    ``nashpo.json`` gives. A DataFrame folder without ``nashpo.json`` loads as DeepCAVE's own
+    converter would load it (prefix ``DataFrame``, ``Time`` added, no origins), so this class can
+    take ``DataFrameRun``'s place in a DeepCAVE config (``deepcave_converters``).
+    """
+
+    prefix = "nashpo"
+    _initial_order = 3
+
+    @property
+    def hash(self) -> str:
+        if self.path is None:
+            return ""
+        files = [self.path / TRIALS_CSV] + ([self.path / EXPORT_META] if (self.path / EXPORT_META).is_file() else [])
+        return string_to_hash(":".join(file_to_hash(f) for f in files))
+
+    @property
+    def latest_change(self) -> float:
+        if self.path is None:
+            return 0
+        return max(f.stat().st_mtime for f in (self.path / TRIALS_CSV, self.path / EXPORT_META) if f.is_file())
+
+    @classmethod
+    def from_path(cls, path: Path | str) -> NashpoRun:
+        path = Path(path)
+        meta_file = path / EXPORT_META
+        extra = json.loads(meta_file.read_text()) if meta_file.is_file() else {}
+        objectives = DataFrameRun.load_objectives(path)
+        with_time = not extra  # a DataFrame folder of another tool: DeepCAVE's own view
+        if with_time:
+            objectives.append(Objective("Time"))
+        run = cls(
+            name=extra.get("name", path.stem),
+            configspace=DataFrameRun.load_configspace(path),
+            objectives=objectives,
+            meta={k: v for k, v in extra.items() if k not in DEEPCAVE_META_KEYS},
+        )
+        run._path = path
+        run.prefix = f"{extra['optimizer']} (nashpo)" if "optimizer" in extra else DataFrameRun.prefix
+        run.load_nashpo_trials(path, with_time)
         return run
 
-    from_path._nashpo_named = True
-    DataFrameRun.from_path = classmethod(from_path)
+    def load_nashpo_trials(self, path: Path, with_time: bool) -> None:
+        """``trials.csv`` rows as DeepCAVE's DataFrame loader reads them (times from the first
+        trial's start, failed trials without costs), with each configuration's origin and, only
+        if ``with_time``, the trial's duration as a last cost."""
+        trials = pd.read_csv(path / TRIALS_CSV)
+        first_start: float | None = None
+        for index in trials.index:
+            row = trials.loc[index]
+            costs: list[float | None] = list(DataFrameRun._extract_costs(row))
+            times = DataFrameRun._extract_run_meta(row)
+            if first_start is None:
+                first_start = times["start_time"]
+            start, end = times["start_time"] - first_start, times["end_time"] - first_start
+            ok = times["status"] == Status.SUCCESS
+            if not ok:
+                costs = [None] * len(costs)
+            if with_time:
+                costs.append(float(end - start) if ok else None)
+            additional = DataFrameRun._extract_additional(row, self.configspace)
+            origin = additional.get("origin") if not with_time else None
+            self.add(
+                costs=costs,
+                config=DataFrameRun._extract_config(row, self.configspace),
+                budget=DataFrameRun._extract_budget(row),
+                seed=DataFrameRun._extract_seed(row),
+                start_time=start,
+                end_time=end,
+                status=times["status"],
+                origin=None if origin is None else str(origin),
+                additional=additional,
+            )
+
+
+def deepcave_converters(converters: list[type]) -> list[type]:
+    """A DeepCAVE config's ``CONVERTERS`` with ``NashpoRun`` in ``DataFrameRun``'s place. DeepCAVE
+    tries every converter on a folder and keeps the last that loads it, so both cannot be listed."""
+    return [NashpoRun if c is DataFrameRun else c for c in converters if c is not NashpoRun]
