@@ -173,11 +173,16 @@ def test_bootstrap_intervals_are_seeded_resamples_of_the_seeds(stages: dict[str,
     pd.testing.assert_frame_equal(again, table)  # reproducible: the generator is seeded from the row's name
     for r in table.itertuples():
         g = per_run[(per_run["optimizer"] == r.optimizer) & (per_run["workers"] == r.workers)].sort_values("seed")
-        key = ("nb201", "cifar10", "valid_error", "proxy", r.optimizer, r.workers)
+        key = (r.family, r.task, r.objectives, r.protocol, r.optimizer, r.workers)
         rng = np.random.default_rng([0, zlib.crc32("|".join(map(str, key)).encode())])
         idx = rng.integers(0, len(g), size=(N_BOOT, len(g)))
-        medians = np.median(g["time_to_target"].to_numpy(float)[idx], axis=1)
+        times = g["time_to_target"].to_numpy(float)
+        medians = np.median(times[idx], axis=1)
         assert [r.time_lo, r.time_hi] == pytest.approx(np.percentile(medians, [2.5, 97.5]).tolist(), abs=1e-9)
+        # a bound is censored when more resamples than its tail have a median on a censored run (at the budget)
+        censored = np.median(np.where(g["reached"].to_numpy(bool), times, np.inf)[idx], axis=1) == np.inf
+        assert (r.lo_censored, r.hi_censored) == (censored.mean() > 0.975, censored.mean() > 0.025)
+    assert table["hi_censored"].any()  # this study has such bounds: rs at K = 1 reaches the target on 4 of 5 seeds
 
 
 def test_tests_and_ranks_per_k(stages: dict[str, Path]) -> None:
