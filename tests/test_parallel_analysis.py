@@ -16,9 +16,11 @@ import pytest
 from scipy import stats
 
 from nashpo.analysis import parallel
+from nashpo.analysis.nb201_table import incumbents
 from nashpo.analysis.parallel_figures import render
 from nashpo.analysis.stats import pairwise_wilcoxon
-from nashpo.analysis.study import aggregate_study, read_parts, stats_study
+from nashpo.analysis.study import aggregate_study, figures_study, read_parts, stats_study
+from nashpo.errors import InputError
 from nashpo.optimizers import REGISTRY
 from nashpo.optimizers.base import Optimizer, TrialInfo, TrialValue
 from nashpo.optimizers.finite import FiniteSpace, mutate_digits
@@ -247,3 +249,22 @@ def test_only_k_above_one_is_the_parallel_group_alone(study: dict[int, list[Path
     assert parts == {"nb201": False, "families": [], "summary": False, "multi_objective": False, "parallel": True}
     targets = pd.read_parquet(tmp_path / "agg" / "parallel" / "targets.parquet")
     assert targets[["reference_optimizer", "reference_workers"]].iloc[0].tolist() == ["rs", 4]
+    stats_study(tmp_path / "agg", tmp_path / "stats", log=QUIET)
+    figures_study(tmp_path / "agg", tmp_path / "stats", tmp_path / "figures", log=QUIET, jobs=2)
+    assert sorted(p.name for p in (tmp_path / "figures").iterdir()) == ["parallel", "parts.json"]
+    assert sorted(p.name for p in (tmp_path / "figures" / "parallel").glob("*.png")) == ["anytime_time.png", "speedup.png"]
+    table = pd.read_parquet(tmp_path / "stats" / "parallel" / "speedup.parquet")
+    assert (table["speedup"] == 1.0).all() and (table["reference_workers"] == 4).all()  # one K: nothing to speed up
+
+
+def test_the_nb201_table_reads_the_one_worker_searches_only(study: dict[int, list[Path]]) -> None:
+    rows = incumbents(study[1] + study[4])
+    assert len(rows) == 15
+    assert sorted(zip(rows["optimizer"], rows["seed"], strict=True)) == sorted((o, s) for o in OPTIMIZERS for s in SEEDS)
+
+
+def test_the_same_run_twice_is_one_line(study: dict[int, list[Path]]) -> None:
+    with pytest.raises(
+        InputError, match=r"^runs=.*: are the same run \(family, task, objectives, protocol, optimizer, workers, seed\) given twice$"
+    ):
+        parallel.load_parallel([study[4][0], study[4][0]])

@@ -44,6 +44,7 @@ from nashpo.analysis.curves import CI_LEVEL, N_BOOT, anytime_curves, group_rng, 
 from nashpo.analysis.io import write_tables
 from nashpo.analysis.runs import SCORE, SCORES, TASK_KEY, load_run, workers_of
 from nashpo.analysis.stats import ALPHA, friedman_nemenyi, pairwise_wilcoxon
+from nashpo.atomic import write_text_atomic
 from nashpo.errors import InputError
 
 PARALLEL = "parallel"
@@ -367,13 +368,7 @@ def write_parallel_stats(aggregate_dir: Path, out: Path, log: TextIO = sys.stder
         ("wilcoxon", wilcoxon_caption(tables["wilcoxon"])),
         ("rank_correlation", ranks_caption(tables["rank_correlation"])),
     ):
-        write_text_atomic(out / f"{name}.rst", text)
+        write_text_atomic(text, out / f"{name}.rst")
     print(
         f"parallel: speed-up of {len(tables['speedup'])} optimizer x K rows, {len(tables['rank_correlation'])} rank correlations", file=log
     )
-
-
-def write_text_atomic(path: Path, text: str) -> None:
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(text)
-    tmp.replace(path)
