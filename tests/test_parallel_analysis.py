@@ -268,3 +268,40 @@ def test_the_same_run_twice_is_one_line(study: dict[int, list[Path]]) -> None:
         InputError, match=r"^runs=.*: are the same run \(family, task, objectives, protocol, optimizer, workers, seed\) given twice$"
     ):
         parallel.load_parallel([study[4][0], study[4][0]])
+
+
+def synthetic(n_tasks: int = 2) -> pd.DataFrame:
+    """Hand-made finals: task t, optimizer o, K, seed s; optimizer "c" is best at K = 1 and worst at K = 8."""
+    rng = np.random.default_rng(7)
+    rows = []
+    for t in range(n_tasks):
+        for o, base in zip("abc", (2.0, 3.0, 1.0), strict=True):
+            for k in (1, 8):
+                for s in range(6):
+                    regret = (base if not (o == "c" and k == 8) else 4.0) + rng.uniform(0, 0.5)
+                    time = 500.0 / k + 10 * s
+                    rows.append(
+                        {"family": "hpolib", "task": f"t{t}", "objectives": "valid_loss", "protocol": ""}
+                        | {"optimizer": o, "workers": k, "seed": s, "metric": "valid_regret", "regret": regret, "target": 3.0}
+                        | {"end_time": 1000.0, "time_to_target": time if s < 5 else 1000.0, "reached": s < 5}
+                    )
+    return pd.DataFrame(rows)
+
+
+def test_ranks_over_tasks_and_their_correlation_per_k() -> None:
+    tables = parallel.parallel_stats_tables({"per_run_final": synthetic()})
+    corr = tables["rank_correlation"].set_index(["task", "blocks"])
+    assert sorted(corr.index) == [("", "tasks"), ("t0", "seeds"), ("t1", "seeds")]
+    row = corr.loc[("", "tasks")]
+    assert (row["order_a"], row["order_b"]) == ("c < a < b", "a < b < c")
+    expected = stats.kendalltau([2, 3, 1], [1, 2, 3])  # ranks of a, b, c at K = 1 and K = 8
+    assert row["kendall_tau"] == pytest.approx(expected.statistic) and row["p_value"] == pytest.approx(expected.pvalue)
+    friedman = tables["friedman"]
+    over_tasks = friedman[friedman["blocks"] == "tasks"]
+    assert sorted(over_tasks["workers"].unique()) == [1, 8] and (over_tasks["n_tasks"] == 2).all()
+    speedup = tables["speedup"].set_index(["task", "optimizer", "workers"])
+    # five of six seeds reach the target: the median of 500/K + (0, 10, 20, 30, 40) and 1000 (censored) is 500/K + 25
+    assert speedup.loc[("t0", "a", 1), "time_median"] == pytest.approx(525.0)
+    assert speedup.loc[("t0", "a", 8), "time_median"] == pytest.approx(500 / 8 + 25)
+    assert speedup.loc[("t0", "a", 8), "speedup"] == pytest.approx(525 / 87.5)
+    assert not speedup["median_censored"].any() and speedup["hi_censored"].all()
