@@ -1,7 +1,11 @@
+include: "parallel.smk"  # the parallel group's outputs (parallel_files)
+
+
 rule aggregate:
     """Every task: final and anytime regret per run (HV regret for several objectives), bootstrap curves, the NB201 oracle."""
     output:
         aggregate_files(),
+        parallel_files("aggregate"),
     input:
         runs=stage_runs(),  # chunk manifests (--runs expands them); NB201's finished run folders with allow_missing_runs
         tables=mo_tables(),

@@ -2,6 +2,7 @@ rule figures:
     """Every task's figures: NB201's paper set, an anytime figure per family, the cross-task CD diagram, the multi-objective figures."""
     output:
         figure_files(),
+        parallel_files("figures"),
     input:
         rules.aggregate.output,
         stats=rules.stats.output,

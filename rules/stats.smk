@@ -2,6 +2,7 @@ rule stats:
     """Every task: Wilcoxon/Holm per task; Friedman/Nemenyi over NB201's tasks, over every single-objective task, over the multi-objective tasks."""
     output:
         stats_files(),
+        parallel_files("stats"),
     input:
         rules.aggregate.output,
         code=STATS_CODE,

@@ -58,13 +58,17 @@ def evals_grid(n_trials: np.ndarray, n: int = N_GRID) -> np.ndarray:
     return np.unique(np.round(np.geomspace(1, max(int(n_trials.max()), 1), n)).astype(int))
 
 
-def task_grids(finals: pd.DataFrame, trajectories: pd.DataFrame, axis: str, n: int = N_GRID) -> dict[tuple, np.ndarray]:
-    """{task (GRID_KEY values): grid on ``axis``}, shared by every run of the task."""
+def task_grids(
+    finals: pd.DataFrame, trajectories: pd.DataFrame, axis: str, n: int = N_GRID, run_key: Sequence[str] = RUN_KEY
+) -> dict[tuple, np.ndarray]:
+    """{task (GRID_KEY values): grid on ``axis``}, shared by every run of the task (``run_key``: the
+    columns naming a run)."""
     grids = {}
-    first = trajectories.groupby(RUN_KEY)["sim_time"].min()
+    run_key = list(run_key)
+    first = trajectories.groupby(run_key)["sim_time"].min()
     for key, g in finals.groupby(GRID_KEY, sort=True):
         if axis == "sim_time":
-            starts = first.reindex(pd.MultiIndex.from_frame(g[RUN_KEY])).dropna().to_numpy(float)
+            starts = first.reindex(pd.MultiIndex.from_frame(g[run_key])).dropna().to_numpy(float)
             grids[key] = time_grid(starts, g["end_time"].to_numpy(float), n)
         else:
             grids[key] = evals_grid(g["n_trials"].to_numpy(), n)
@@ -78,14 +82,16 @@ def on_grid(
     metrics: Sequence[str],
     hold_final: bool = False,
     n: int = N_GRID,
+    run_key: Sequence[str] = RUN_KEY,
 ) -> pd.DataFrame:
-    """Every run's metrics on its task's grid: RUN_KEY, axis, x, ended, metrics (one row per run and point,
-    runs in RUN_KEY order)."""
-    grids = task_grids(finals, trajectories, axis, n)
-    by_run = dict(iter(trajectories.groupby(RUN_KEY, sort=False)))
+    """Every run's metrics on its task's grid: ``run_key`` (default RUN_KEY), axis, x, ended, metrics (one
+    row per run and point, runs in ``run_key`` order)."""
+    run_key = list(run_key)
+    grids = task_grids(finals, trajectories, axis, n, run_key)
+    by_run = dict(iter(trajectories.groupby(run_key, sort=False)))
     parts = []
-    for r in finals.sort_values(RUN_KEY).itertuples(index=False):
-        key = tuple(getattr(r, k) for k in RUN_KEY)
+    for r in finals.sort_values(run_key).itertuples(index=False):
+        key = tuple(getattr(r, k) for k in run_key)
         run = by_run.get(key, trajectories.iloc[:0]).sort_values("evals", kind="stable")
         grid = grids[tuple(getattr(r, k) for k in GRID_KEY)]
         x = run[axis].to_numpy(float)
@@ -94,7 +100,7 @@ def on_grid(
         if hold_final:
             ended &= bool(r.time_limited) and axis == "sim_time"
         cols = {m: np.where(ended, np.nan, step_values(x, run[m].to_numpy(float), grid)) for m in metrics}
-        parts.append(pd.DataFrame({**dict(zip(RUN_KEY, key, strict=True)), "axis": axis, "x": grid.astype(float), "ended": ended, **cols}))
+        parts.append(pd.DataFrame({**dict(zip(run_key, key, strict=True)), "axis": axis, "x": grid.astype(float), "ended": ended, **cols}))
     return pd.concat(parts, ignore_index=True)
 
 
@@ -160,7 +166,8 @@ def anytime_curves(
     hold_final: bool = False,
     n_grid: int = N_GRID,
     n_boot: int = N_BOOT,
+    run_key: Sequence[str] = RUN_KEY,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """(per-run values on the task grids, bands per curve): ``on_grid`` then ``bands``."""
-    per_run = on_grid(finals, trajectories, axis, metrics, hold_final, n_grid)
+    per_run = on_grid(finals, trajectories, axis, metrics, hold_final, n_grid, run_key)
     return per_run, bands(per_run, curve, metrics, axis, n_boot)

@@ -39,6 +39,7 @@ import numpy as np
 import pandas as pd
 
 from nashpo.analysis.io import expand_runs
+from nashpo.analysis.runs import workers_of
 from nashpo.atomic import write_text_atomic
 from nashpo.benchmarks.nb201 import NB201Benchmark
 from nashpo.data.sources import DATASETS
@@ -153,14 +154,14 @@ def crossing_incumbent(rec: dict, run: Path) -> tuple[int, bool]:
 
 
 def incumbents(run_dirs: list[Path], rule: str = "budget") -> pd.DataFrame:
-    """One row per cifar10 proxy search: optimizer, seed, budget, the arch code it reports under
+    """One row per one-worker cifar10 proxy search: optimizer, seed, budget, the arch code it reports under
     ``rule`` (``INCUMBENT_RULES``) and whether that is the trial that crossed the budget."""
     check_rule(rule)
     rows = []
     for run in run_dirs:
         rec = read_record(run)
-        if rec["dataset"] != SEARCH_DATASET or rec["protocol"] != SEARCH_PROTOCOL:
-            continue
+        if rec["dataset"] != SEARCH_DATASET or rec["protocol"] != SEARCH_PROTOCOL or workers_of(rec) != 1:
+            continue  # the paper's searches: cifar10, proxy protocol, one worker
         code, crossed = rec["incumbent"]["arch_code"], False
         if keeps_crossing(rule, rec["optimizer"]):
             code, crossed = crossing_incumbent(rec, run)

@@ -12,6 +12,9 @@ from ``run.json`` (never from the path). Each run has a score trajectory, one va
   the task's worst configuration (regret = worst - best, quantile 1).
 - Several objectives: ``hv_regret_final`` (the score) and ``hv_regret`` of the trial log.
 
+A run's simulated workers K are ``workers_of`` its record (1 when the record predates them); with K > 1
+``sim_time`` is the simulated wall clock when the trial ended.
+
 A run's end on the time axis (``end_time``) is its time budget when the time limit stopped it
 (``time_limited``), otherwise its last trial's finish.
 """
@@ -71,6 +74,17 @@ def run_kind(record: dict[str, Any]) -> str:
     if record.get("multi_objective"):
         return MO
     return GRID if "params" in record else NB201
+
+
+def workers_of(record: dict[str, Any]) -> int:
+    """The run's simulated workers K (records written before workers existed: 1)."""
+    return int(record.get("workers", 1))
+
+
+def task_of(record: dict[str, Any]) -> tuple[str, str, str, str]:
+    """The run's task: its TASK_KEY values (family, task, objective set, protocol)."""
+    family = (record.get("benchmark") or {}).get("family", "nb201")
+    return family, record["dataset"], objective_set(record), record.get("protocol") or ""
 
 
 def objective_set(record: dict[str, Any]) -> str:
@@ -172,14 +186,7 @@ def load_run(run: Path, kinds: Sequence[str] = (NB201, GRID, MO), refusal: str =
     trials = read_trials(run, list(TRIAL_COLUMNS[kind])).sort_values("trial", kind="stable").reset_index(drop=True)
     if trials.empty and kind != GRID:
         raise InputError("runs", str(run), "the trial log has no trials")
-    ident = {
-        "family": (record.get("benchmark") or {}).get("family", "nb201"),
-        "task": record["dataset"],
-        "objectives": objective_set(record),
-        "protocol": record.get("protocol") or "",
-        "optimizer": record["optimizer"],
-        "seed": int(record["seed"]),
-    }
+    ident = dict(zip(TASK_KEY, task_of(record), strict=True)) | {"optimizer": record["optimizer"], "seed": int(record["seed"])}
     end, time_limited = run_end(record, trials)
     score = scores(kind, record, trials, run)
     last = {m: float(v[-1]) if len(v) else np.nan for m, v in score.items()}

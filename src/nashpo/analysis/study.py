@@ -7,7 +7,13 @@ tasks share, each group in a folder of the stage's output:
   200-epoch test accuracy, both protocols; ``aggregate``/``stats``/``figures``);
 - ``<family>/``: a family without fidelities (``hpolib``, ``hpobench``), validation regret per task;
 - ``summary/``: every single-objective task together, average ranks over tasks (Friedman/Nemenyi);
-- ``multi_objective/``: every task with several objectives, hypervolume regret and Pareto fronts.
+- ``multi_objective/``: every task with several objectives, hypervolume regret and Pareto fronts;
+- ``parallel/`` (only when some run has K > 1 simulated workers): every run of each task with a K > 1
+  run, at every K: anytime regret on the simulated wall clock per K, time to a regret target and the
+  speed-up over K = 1, tests and ranks per K (``analysis.parallel``).
+
+Every group but ``parallel`` takes the one-worker runs (K = 1) only, so a study's K > 1 runs leave their
+tables as they are without them.
 
 The groups of a stage are independent: with ``jobs`` > 1 they run in that many forked processes at once
 (the stage's tables are the same either way). The aggregate stage writes ``parts.json`` (which groups it found); the later stages read it, so a group
@@ -28,27 +34,39 @@ from typing import Any, TextIO
 
 import pandas as pd
 
-from nashpo.analysis import families, mo
+from nashpo.analysis import families, mo, parallel
 from nashpo.analysis.io import read_table, write_tables
-from nashpo.analysis.runs import GRID, MO, NB201, run_kind
+from nashpo.analysis.runs import GRID, MO, NB201, run_kind, task_of, workers_of
 from nashpo.errors import InputError, NashpoError
 from nashpo.triallog import read_record
 
 PARTS_FILE = "parts.json"
-SUMMARY, MULTI_OBJECTIVE = "summary", "multi_objective"
+SUMMARY, MULTI_OBJECTIVE, PARALLEL = "summary", "multi_objective", parallel.PARALLEL
 
 
-def runs_by_kind(run_dirs: Sequence[Path]) -> tuple[dict[str, list[Path]], dict[str, list[Path]]]:
-    """(the runs of each kind, the grid runs of each family), every list in the given order; each run
-    record read once."""
+def study_runs(run_dirs: Sequence[Path]) -> tuple[dict[str, list[Path]], dict[str, list[Path]], list[Path]]:
+    """(the one-worker runs of each kind, the one-worker grid runs of each family, every run of the tasks
+    with a run at K > 1 workers), every list in the given order; each run record read once."""
     kinds: dict[str, list[Path]] = {NB201: [], GRID: [], MO: []}
     by_family: dict[str, list[Path]] = {}
+    tasks: list[tuple[Path, tuple[str, ...]]] = []
+    parallel_tasks = set()
     for run in map(Path, run_dirs):
         record = read_record(run)
+        tasks.append((run, task_of(record)))
+        if workers_of(record) > 1:
+            parallel_tasks.add(tasks[-1][1])
+            continue
         kind = run_kind(record)
         kinds[kind].append(run)
         if kind == GRID:
             by_family.setdefault(record["benchmark"]["family"], []).append(run)
+    return kinds, by_family, [run for run, task in tasks if task in parallel_tasks]
+
+
+def runs_by_kind(run_dirs: Sequence[Path]) -> tuple[dict[str, list[Path]], dict[str, list[Path]]]:
+    """(the one-worker runs of each kind, the one-worker grid runs of each family) (``study_runs``)."""
+    kinds, by_family, _ = study_runs(run_dirs)
     return kinds, by_family
 
 
@@ -139,8 +157,8 @@ def aggregate_study(
 ) -> dict[str, Any]:
     """Every group's aggregate tables; returns the parts written (also in ``parts.json``)."""
     out_dir = Path(out_dir)
-    kinds, by_family = runs_by_kind(run_dirs)
-    if not any(kinds.values()):
+    kinds, by_family, parallel_runs = study_runs(run_dirs)
+    if not any(kinds.values()) and not parallel_runs:
         raise InputError("runs", [str(r) for r in run_dirs], "no runs given")
     if missing and not kinds[NB201]:
         raise InputError("missing", [str(m) for m in missing], "are NB201 runs, but no NB201 single-objective run was given")
@@ -152,12 +170,16 @@ def aggregate_study(
         SUMMARY: bool(so_runs),
         MULTI_OBJECTIVE: bool(kinds[MO]),
     }
+    if parallel_runs:  # (a one-worker study's parts are the same as before workers existed)
+        parts[PARALLEL] = True
     calls: list[Call] = []  # the multi-objective group first: it takes longest
     if kinds[MO]:
         calls.append((_mo_aggregate, (kinds[MO], so_runs, data_dir, out_dir / MULTI_OBJECTIVE, log)))
     if kinds[NB201]:
         calls.append((_nb201_aggregate, (kinds[NB201], out_dir, data_dir, missing, log)))
     calls += [(_family_aggregate, (runs, out_dir / family, log)) for family, runs in by_family.items()]
+    if parallel_runs:
+        calls.append((parallel.write_parallel_aggregate, (parallel_runs, out_dir / PARALLEL, log)))
     run_groups(calls, jobs)
     if so_runs:
         nb201_finals = read_table(out_dir, "per_run_final", "aggregate") if kinds[NB201] else None
@@ -211,6 +233,8 @@ def stats_study(aggregate_dir: Path, out_dir: Path, log: TextIO = sys.stderr, jo
         calls.append((_summary_stats, (aggregate_dir, out_dir / SUMMARY, log)))
     if parts[MULTI_OBJECTIVE]:
         calls.append((_mo_stats, (aggregate_dir, out_dir / MULTI_OBJECTIVE, log)))
+    if parts.get(PARALLEL):
+        calls.append((parallel.write_parallel_stats, (aggregate_dir / PARALLEL, out_dir / PARALLEL, log)))
     run_groups(calls, jobs)
     write_parts(out_dir, parts)
     return parts
@@ -245,6 +269,12 @@ def _mo_figures(aggregate_dir: Path, stats_dir: Path, out: Path, log: TextIO) ->
     mo_figures.render(data, out, log)
 
 
+def _parallel_figures(aggregate_dir: Path, stats_dir: Path, out: Path, log: TextIO) -> None:
+    from nashpo.analysis import parallel_figures
+
+    parallel_figures.render(aggregate_dir, stats_dir, out, log)
+
+
 def figures_study(
     aggregate_dir: Path,
     stats_dir: Path,
@@ -268,6 +298,8 @@ def figures_study(
         calls.append((_summary_figures, (stats_dir, out_dir / SUMMARY)))
     if parts[MULTI_OBJECTIVE]:
         calls.append((_mo_figures, (aggregate_dir, stats_dir, out_dir / MULTI_OBJECTIVE, log)))
+    if parts.get(PARALLEL):
+        calls.append((_parallel_figures, (aggregate_dir / PARALLEL, stats_dir / PARALLEL, out_dir / PARALLEL, log)))
     run_groups(calls, jobs)
     write_parts(out_dir, parts)
     return parts
