@@ -194,7 +194,9 @@ class NSGA2(Optimizer):
         origin = "offspring"
         X = np.empty((0, len(self.grid.radices)), dtype=np.int64)
         if self.algorithm.is_initialized:
-            off = self.algorithm.mating.do(self.problem, self.algorithm.pop, 1, algorithm=self.algorithm, random_state=self.algorithm.random_state)
+            off = self.algorithm.mating.do(
+                self.problem, self.algorithm.pop, 1, algorithm=self.algorithm, random_state=self.algorithm.random_state
+            )
             X = np.rint(np.asarray(off.get("X"), dtype=float)).astype(np.int64)[:1] if len(off) else X
         if len(X) == 0:
             origin = "random"
