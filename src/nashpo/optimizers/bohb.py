@@ -10,6 +10,13 @@ with one worker: the next run of the first active iteration, else a new iteratio
 what ``Master.job_callback`` does: ``register_result`` on the iteration, then ``new_result`` on
 the config generator. Every trial is a hpbandster ``Job`` with ``result = {"loss": cost}``.
 
+Parallel workers (``parallel = "async"``): with K workers ``ask()`` is what ``Master.run`` does
+whenever a worker is free (hpbandster 0.7.4 ``core/master.py``: ``_queue_wait`` lets it submit
+while fewer jobs run than there are workers; the next run of the first active iteration, and a new
+``SuccessiveHalving`` iteration when every active one waits for results, ``get_next_run`` returning
+None); ``tell()`` is ``job_callback`` for results in the order they end. The config generator
+proposes from the results in; pending runs are not in its model (as in hpbandster).
+
 Rungs: hpbandster's budgets are ``max * eta**-i`` for ``i = max_SH_iter - 1 .. 0`` with
 ``max_SH_iter = -int(log(min / max) / log(eta)) + 1``, ``min``/``max`` the lowest/highest fidelity.
 hpbandster keeps its own float budgets; the runner queries the smallest data fidelity at or above
@@ -73,6 +80,7 @@ def numpy_global_state(state: np.random.RandomState) -> Iterator[None]:
 
 class BOHB(Optimizer):
     name = "bohb"
+    parallel = "async"  # hpbandster's Master.run with K workers: a new iteration when every active one waits
     multi_fidelity = True
     defaults: ClassVar[dict[str, Any]] = {
         "eta": None,  # number >= 2; None: max/min fidelity with two fidelities, else 3 (hpbandster's default)

@@ -14,6 +14,13 @@ Rungs: DEHB's fidelities are ``max * eta**-i`` for ``i = 0 .. floor(log_eta(max 
   200, which all map to 200.
 - Only epochs from ``self.fidelities`` are ever proposed; DEHB is told the fidelity it asked for.
 
+Parallel workers (``parallel = "async"``): DEHB's asynchronous ask/tell as its own ``run()`` does
+with several workers (dehb 0.1.2 ``optimizers/dehb.py``: ``_get_next_bracket`` hands a job from the
+first bracket whose previous rung is not waiting for results and starts a new bracket when every
+active one waits; ``tell`` takes results in any order, ``bracket.complete_job`` then DE selection
+against the parent). DEHB's ``n_workers`` stays 1: it only sizes the Dask cluster of DEHB's
+``run()``; the runner's workers call ``ask`` themselves.
+
 Output: ``close()`` makes DEHB save ``history.parquet.gzip`` (DEHB vectors, fitness = validation
 error in %, cost = simulated seconds, fidelity = DEHB's rung; ``info`` holds the epochs run),
 ``incumbent.json`` and ``dehb_state.json`` into the run's ``optimizer/`` folder (the workdir),
@@ -76,6 +83,7 @@ def rung_to_epochs(rung: float, fidelities: list[int]) -> int:
 
 class DEHBOptimizer(Optimizer):
     name = "dehb"
+    parallel = "async"  # DEHB's asynchronous ask/tell (new bracket when every active one waits)
     multi_fidelity = True
     defaults: ClassVar[dict[str, Any]] = {
         "eta": None,  # number > 1; None: max/min fidelity with two fidelities, else 3 (see module doc)

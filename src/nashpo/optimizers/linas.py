@@ -22,6 +22,13 @@ If no candidate is left (the inner search converged on validated configurations)
 validates ``n_validate`` unseen random configurations instead (origin ``random``). No configuration
 is validated twice. Single fidelity; all randomness from one seeded numpy Generator.
 
+Parallel workers (``parallel = "async"``): LINAS validates one iteration's candidates one after the
+other; with K workers each free worker takes the next queued candidate, and when the queue is empty
+a new iteration fits the predictors on the results in (pending configurations are never proposed
+again). While fewer than ``n_initial`` results are in, a free worker with an empty queue validates
+one more unseen random configuration (origin ``random``), so the first fit always has ``n_initial``
+points. With one worker this is the sequential algorithm above.
+
 Predictor cost: every iteration's fit and prediction wall seconds are kept; ``close()`` writes them,
 with their medians, to ``linas_predictor.json`` in the workdir, together with each iteration's
 candidates, their predicted values and the validated ones.
@@ -71,6 +78,7 @@ class PredictedProblem(Problem):
 
 class LINAS(Optimizer):
     name = "linas"
+    parallel = "async"  # predictors refit on the results in whenever the candidate queue is empty
     multi_objective = True
     defaults: ClassVar[dict[str, Any]] = {
         "n_initial": 20,  # random configurations validated before the first predictor fit
@@ -196,7 +204,9 @@ class LINAS(Optimizer):
 
     # ------------------------------------------------------------ ask/tell
     def ask(self) -> TrialInfo:
-        if not self.queue:
+        if not self.queue and len(self.X) < self.hp["n_initial"]:  # first fit waits for n_initial results
+            self._enqueue(random_unseen(self.grid, self.rng, self.seen, 1), "random")
+        elif not self.queue:
             self._iterate()
         key, origin = self.queue.pop(0)
         return TrialInfo(self.grid.config(key), self.max_fidelity, origin=origin, token=key)

@@ -24,6 +24,7 @@ def dominates(a: tuple[float, ...], b: tuple[float, ...]) -> bool:
 
 class MORandomSearch(Optimizer):
     name = "mo_rs"
+    parallel = "async"  # independent samples: nothing waits for a result
     multi_objective = True
     defaults: ClassVar[dict[str, Any]] = {}
 

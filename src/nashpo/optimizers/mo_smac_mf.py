@@ -11,7 +11,8 @@ rung moved up to a fidelity the data has). SMAC's successive halving promotes th
 of a rung by non-dominated sorting (crowding distance breaks ties) of their objective vectors at
 that budget; the surrogate learns the ParEGO scalarisation, with new weights at every refit
 (``retrain_after`` 1, as ``parego``). Output: SMAC's run folder ``<workdir>/mo_smac_mf_seed<seed>/<seed>``
-and ``parego_weights.json`` (see ``parego``).
+and ``parego_weights.json`` (see ``parego``). Parallel workers (``parallel = "async"``): SMAC's ask
+without tell with its never-waiting successive halving, as ``smac_hb``.
 """
 
 from __future__ import annotations

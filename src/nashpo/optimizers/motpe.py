@@ -8,7 +8,9 @@ and, inside the last rank that is split, by hypervolume contribution (MOTPE), th
 candidate with the best density ratio. Each hyperparameter is a ``CategoricalDistribution`` over
 its choices (as ``tpe``); the first ``n_startup_trials`` proposals are Optuna's seeded random samples
 (origin ``random``), the rest come from MOTPE (origin ``motpe``). ``multivariate`` as in ``tpe``.
-Single fidelity; Optuna's INFO logging is turned down to WARNING.
+Single fidelity; Optuna's INFO logging is turned down to WARNING. Parallel workers as ``tpe``:
+``constant_liar=True`` for K > 1 (``_split_trials`` puts a running trial in the "above" group whatever
+the number of objectives).
 """
 
 from __future__ import annotations
@@ -34,4 +36,5 @@ class MOTPE(OptunaTPE):
         super().setup()  # one minimise direction per objective
 
     def tell(self, info: TrialInfo, value: TrialValue) -> None:
+        self.n_told += 1
         self.study.tell(info.token, costs_of(value, self.objectives).tolist())

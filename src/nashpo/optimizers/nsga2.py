@@ -21,6 +21,18 @@ values (both are scale-free). The runner asks one configuration at a time: a gen
 initial ``pop_size`` random members, then ``pop_size`` offspring per generation) is buffered and
 told to pymoo once every member is evaluated. Single fidelity.
 
+Parallel workers (``parallel = "async"``): pymoo's NSGA-II is generational; its parallel evaluation
+(``Problem`` elementwise runners, pymoo 0.6.2 ``core/problem.py``) evaluates one generation's
+offspring at a time and waits for all of them before survival (``Algorithm.tell``). Here a
+generation's members go to free workers one by one, as there. A worker that would wait at the end of
+a generation (every member handed out, some still running) gets one extra offspring instead: pymoo's
+own mating (``algorithm.mating.do``: tournament on rank and crowding, crossover, mutation, no
+revisits) on the current parents, or an unseen random configuration while the initial population is
+still running (no parents yet). Extra offspring that have ended join the next survival with the
+generation's members (NSGA-II's survival takes parents plus any number of offspring; the initial
+survival keeps them all), so no result is lost and no worker idles. With one worker every generation
+ends before the next ask, there are no extras, and the search is the generational one above.
+
 ``close()`` writes ``nsga2_generations.json`` into the workdir: per generation, the codes and
 objective values of the population after survival.
 """
@@ -117,6 +129,7 @@ def random_unseen(grid: FiniteSpace, rng: np.random.Generator, seen: set[tuple[i
 
 class NSGA2(Optimizer):
     name = "nsga2"
+    parallel = "async"  # generational; extra offspring of the current parents instead of idling at a generation's end
     multi_objective = True
     defaults: ClassVar[dict[str, Any]] = {
         # population and offspring per generation (pymoo's default is 100, too many for ~100-trial
@@ -152,6 +165,8 @@ class NSGA2(Optimizer):
         self.origins: list[str] = []
         self.values: dict[int, np.ndarray] = {}
         self.queue: list[int] = []
+        self.extras: list[tuple[int, tuple[int, ...], np.ndarray]] = []  # (ask order, genes, costs) of ended extras
+        self.n_extra = 0
         self.generations: list[dict[str, Any]] = []
 
     def _next_batch(self) -> None:
@@ -170,7 +185,32 @@ class NSGA2(Optimizer):
         self.seen.update(gene_key(x) for x in pop.get("X"))
         self.batch, self.values, self.queue = pop, {}, list(range(len(pop)))
 
+    def _generation_open(self) -> bool:
+        """Some member of the current generation is handed out but not told yet."""
+        return self.batch is not None and len(self.values) < len(self.batch)
+
+    def _extra(self) -> TrialInfo:
+        """One offspring of the current parents (random while the initial population runs)."""
+        origin = "offspring"
+        X = np.empty((0, len(self.grid.radices)), dtype=np.int64)
+        if self.algorithm.is_initialized:
+            off = self.algorithm.mating.do(
+                self.problem, self.algorithm.pop, 1, algorithm=self.algorithm, random_state=self.algorithm.random_state
+            )
+            X = np.rint(np.asarray(off.get("X"), dtype=float)).astype(np.int64)[:1] if len(off) else X
+        if len(X) == 0:
+            origin = "random"
+            X = random_unseen(self.grid, self.algorithm.random_state, self.seen, 1)
+        if len(X) == 0:
+            raise RuntimeError(f"nsga2: every one of the {self.grid.n_configs} configurations has been asked")
+        key = gene_key(X[0])
+        self.seen.add(key)
+        self.n_extra += 1
+        return TrialInfo(self.grid.config(list(key)), self.max_fidelity, origin=origin, token=("extra", self.n_extra))
+
     def ask(self) -> TrialInfo:
+        if not self.queue and self._generation_open():  # K > 1 only: a worker would wait for the generation
+            return self._extra()
         if not self.queue:
             self._next_batch()
         i = self.queue.pop(0)
@@ -180,14 +220,24 @@ class NSGA2(Optimizer):
 
     def tell(self, info: TrialInfo, value: TrialValue) -> None:
         generation, i = info.token
+        if generation == "extra":
+            self.extras.append((i, gene_key(self.grid.digits_of(info.config)), costs_of(value, self.objectives)))
+            return
         if generation != self.generation:
             raise RuntimeError(f"nsga2: told a member of generation {generation} during generation {self.generation}")
         self.values[i] = costs_of(value, self.objectives)
         assert self.batch is not None
         if len(self.values) == len(self.batch):
             F = np.array([self.values[j] for j in range(len(self.batch))])
-            Evaluator().eval(StaticProblem(self.problem, F=F), self.batch)
-            self.algorithm.tell(infills=self.batch)
+            infills = self.batch
+            if self.extras:  # extra offspring that ended during this generation join its survival
+                self.extras.sort(key=lambda extra: extra[0])
+                extra_X = np.array([genes for _, genes, _ in self.extras], dtype=np.int64)
+                infills = Population.merge(self.batch, Population.new("X", extra_X))
+                F = np.vstack([F, np.array([costs for _, _, costs in self.extras])])
+                self.extras = []
+            Evaluator().eval(StaticProblem(self.problem, F=F), infills)
+            self.algorithm.tell(infills=infills)
             pop = self.algorithm.pop
             self.generations.append(
                 {

@@ -14,6 +14,9 @@ Output: SMAC's run folder ``<workdir>/parego_seed<seed>/<seed>`` (see ``smac_bo`
 ``parego_weights.json``: per trial, SMAC's origin and the weights in force when the model proposed
 it (null for the initial design and random configurations, which need none, and for a
 configuration asked again at a higher budget by ``mo_smac_mf``).
+
+Parallel workers (``parallel = "async"``, as ``smac_bo``): ask without tell; the model and the
+ParEGO scalarisation use the results in, pending trials are SMAC's running trials.
 """
 
 from __future__ import annotations
@@ -82,13 +85,13 @@ class SMACMultiObjective(SMACAskTell):
 
     def tell(self, info: TrialInfo, value: TrialValue) -> None:
         costs = costs_of(value, self.objectives)
-        start, self._clock = self._clock, self._clock + value.time
+        start, end = self.simulated_span(info, value)
         result = SmacTrialValue(
             cost=costs.tolist(),
             time=value.time,
             status=StatusType[value.status],
             starttime=start,
-            endtime=self._clock,
+            endtime=end,
             additional_info={"epochs": info.epochs},
         )
         self.smac.tell(info.token, result, save=False)

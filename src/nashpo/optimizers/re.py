@@ -25,6 +25,13 @@ accuracy on cifar10 at 12,000 simulated seconds). ``re_autodl`` is the same opti
 two choices as defaults, for comparisons with the NB201 paper's REA row. Single fidelity, all
 randomness from one seeded numpy Generator.
 
+Parallel workers (``parallel = "async"``, docs/parallel.md): asynchronous regularized evolution as
+Real et al. 2019 ran it (their Algorithm 1, on many workers at once): a free worker samples its
+tournament from the population as it is when it asks; results join the population in the order they
+arrive. While fewer than ``population_size`` results are in (the initial population is still filling)
+a free worker proposes a uniformly random architecture. With one worker this is the sequential
+algorithm above: the first ``population_size`` proposals are random, every later one a mutation.
+
 Any finite space (every family): a member is one choice index per hyperparameter
 (``nashpo.optimizers.finite``); a random member is a uniformly drawn code. ``mutation: edge`` moves
 one hyperparameter, drawn uniformly, to another value: a categorical to one of its other choices
@@ -67,6 +74,7 @@ def mutate(code: int, rng: np.random.Generator, mode: str = "edge") -> int:
 
 class RegularizedEvolution(Optimizer):
     name = "re"
+    parallel = "async"  # asynchronous aging evolution (Real et al. 2019); random while the population fills
     defaults: ClassVar[dict[str, Any]] = {
         "population_size": 10,  # members kept alive (NB201 paper: 10)
         "sample_size": 3,  # tournament size: candidates drawn per parent choice (NB201 paper: 3)
@@ -93,11 +101,10 @@ class RegularizedEvolution(Optimizer):
             raise InputError(f"{self.name}.mutation", "node", "needs the NB201 cell space; use edge (one hyperparameter moves)")
         self.rng = np.random.default_rng(self.seed)
         self.population: deque[tuple[int, float]] = deque()  # (code, objective), oldest first
-        self.n_random = 0
+        self.n_told = 0  # results in so far (the population fills with the first population_size)
 
     def ask(self) -> TrialInfo:
-        if self.n_random < self.hp["population_size"]:
-            self.n_random += 1
+        if self.n_told < self.hp["population_size"]:  # initial population still filling: random
             return self._trial(int(self.rng.integers(self.grid.n_configs)), "random")
         with_replacement = self.hp["tournament"] == "with_replacement"
         picks = self.rng.choice(len(self.population), size=self.hp["sample_size"], replace=with_replacement)
@@ -110,6 +117,7 @@ class RegularizedEvolution(Optimizer):
         return TrialInfo(self.grid.config(self.grid.digits(code)), self.max_fidelity, origin=origin)
 
     def tell(self, info: TrialInfo, value: TrialValue) -> None:
+        self.n_told += 1
         self.population.append((self.grid.code(self.grid.digits_of(info.config)), value.cost))
         if len(self.population) > self.hp["population_size"]:
             self.population.popleft()

@@ -19,6 +19,14 @@ over the five ops). The logits are one matrix with a row per hyperparameter, pad
 where a hyperparameter has fewer choices than the widest one, so padded choices have probability 0
 and gradient 0. The reward is ``100 - cost`` for every family; a constant offset cancels in the
 advantage because the baseline is a weighted mean of past rewards.
+
+Parallel workers (``parallel = "async"``): the policy is updated as results return, in the order
+they end, as a parameter server applies the gradients of controller replicas (Zoph & Le 2017,
+Sec. 3.3): each proposal samples from the policy as it is when a worker asks, and its result's
+gradient uses the probabilities it was sampled with (``-log p(arch)`` of the sampling policy, as
+AutoDL's ``reinforce.py`` keeps the ``log_prob`` of ``select_action``); the baseline and Adam take
+results one at a time. With one worker nothing is updated between a proposal and its result, so
+this is the sequential algorithm.
 """
 
 from __future__ import annotations
@@ -44,6 +52,7 @@ def softmax(logits: np.ndarray) -> np.ndarray:
 
 class Reinforce(Optimizer):
     name = "reinforce"
+    parallel = "async"  # policy updated as results return
     defaults: ClassVar[dict[str, Any]] = {
         "learning_rate": 0.001,  # Adam step size (AutoDL REINFORCE.sh: --learning_rate 0.001)
         "ema_momentum": 0.9,  # baseline momentum (AutoDL REINFORCE.sh: --EMA_momentum 0.9)

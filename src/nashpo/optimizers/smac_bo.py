@@ -6,6 +6,15 @@ SMAC's own run folder is ``<workdir>/<name>/<seed>`` (``name = smac_seed<seed>``
 ``optimization.json`` there, the layout DeepCAVE's ``SMAC3v2Run.from_path`` reads. SMAC is told the
 simulated clock as ``starttime``/``endtime``, so DeepCAVE's trial times are simulated seconds.
 
+Parallel workers (``parallel = "async"``): SMAC's own parallel mode, ask without tell. smac 2.4.1
+``main/smbo.py`` ``SMBO.ask`` marks every trial it hands out as running in the runhistory
+(``add_running_trial``), and its intensifier skips running configurations (``intensifier/intensifier.py``
+``Intensifier.__iter__``: ``get_running_configs``) while its config selector fits the model on the
+results in (the runhistory encoder leaves running trials out); SMAC's Dask runner asks whenever a
+worker is free, as the runner does here, and tells results in the order they end. SMAC's
+``starttime``/``endtime`` are the trial's start and end on the simulated clock: a trial starts at
+the end of the result told last before it was asked (the runner asks when a result frees a worker).
+
 Logging: SMAC's ``logging_level`` option reconfigures the root logger, so it is switched off and only
 the ``smac`` logger is quietened (to ERROR) while the optimizer is open.
 """
@@ -41,6 +50,7 @@ def leaf_cap(space: ConfigurationSpace) -> int:
 class SMACAskTell(Optimizer):
     """Shared ask/tell plumbing of the SMAC adapters; subclasses build ``self.smac`` in ``setup()``."""
 
+    parallel = "async"  # SMAC's ask without tell (its intensifier skips running trials)
     smac: AbstractFacade
 
     def check_values(self) -> None:
@@ -56,7 +66,8 @@ class SMACAskTell(Optimizer):
         logger = logging.getLogger(SMAC_LOGGER)
         self._smac_log_level = logger.level
         logger.setLevel(logging.ERROR)
-        self._clock = 0.0  # simulated seconds, handed to SMAC as trial start/end times
+        self._clock = 0.0  # simulated end of the last result told: where the next asked trial starts
+        self._started: dict[int, float] = {}  # id of a pending SMAC trial -> its simulated start (set at every ask)
 
     def random_forest(self, scenario: Scenario) -> RandomForest:
         """The facade's random forest (``HyperparameterOptimizationFacade.get_model`` values), made cheaper
@@ -119,16 +130,24 @@ class SMACAskTell(Optimizer):
         info = self.smac.ask()
         if info.config.origin is None:  # SMAC's config selector samples one at random while its model has no data
             info.config.origin = NO_MODEL_ORIGIN
+        self._started[id(info)] = self._clock
         return TrialInfo(info.config, self.epochs_of(info), origin=info.config.origin, token=info)
 
+    def simulated_span(self, info: TrialInfo, value: TrialValue) -> tuple[float, float]:
+        """The told trial's start and end on the simulated clock (one worker: end to end)."""
+        start = self._started.pop(id(info.token), self._clock)
+        end = start + value.time
+        self._clock = max(self._clock, end)
+        return start, end
+
     def tell(self, info: TrialInfo, value: TrialValue) -> None:
-        start, self._clock = self._clock, self._clock + value.time
+        start, end = self.simulated_span(info, value)
         result = SmacTrialValue(
             cost=value.cost,
             time=value.time,
             status=StatusType[value.status],
             starttime=start,
-            endtime=self._clock,
+            endtime=end,
             additional_info={"epochs": info.epochs},
         )
         self.smac.tell(info.token, result, save=False)  # saving every trial is slow; close() saves once

@@ -14,6 +14,12 @@ Rungs: SMAC's Hyperband budgets are ``max * eta**-i`` for ``i = s_max .. 0`` wit
 An ``eta`` whose rungs all land on one fidelity (e.g. ``eta = 3`` with only 12 and 200 epochs: 22.2,
 66.7, 200 -> 200) is refused. The SMAC run folder, ``close()``, logging and the single-threaded
 surrogate are as in ``smac_bo``.
+
+Parallel workers (``parallel = "async"``, as ``smac_bo``): SMAC's successive halving never waits
+(smac 2.4.1 ``intensifier/successive_halving.py`` ``__iter__``: it yields the trials of a stage that
+are neither running nor evaluated, promotes a stage once all its trials are in, and when nothing can
+be yielded it adds a new batch of configurations to the first stage of the next bracket), so a free
+worker always gets a trial.
 """
 
 from __future__ import annotations
