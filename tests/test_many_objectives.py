@@ -162,3 +162,35 @@ def test_an_optimizer_limited_to_two_objectives_refuses_three(data_dir: Path, tm
         "two_objective_rs", "cifar10", 0, Budget(600), tmp_path / "r2", data_dir=data_dir, progress=None, objectives="valid_error,params"
     )
     assert rec["n_trials"] > 0
+
+
+def test_nsga3_niches_around_das_dennis_directions(data_dir: Path, tmp_path: Path) -> None:
+    """Three objectives, pop_size 20: p = 5 gives C(7, 5) = 21 directions, so 21 per generation."""
+    import json
+
+    from nashpo.optimizers.nsga3 import simplex_partitions
+    from nashpo.runner import Budget, run_search
+    from nashpo.triallog import read_trials
+
+    assert [simplex_partitions(m, 20) for m in range(2, 7)] == [19, 5, 3, 2, 2]
+    rec = run_search("nsga3", "cifar10", 0, Budget(12000), tmp_path / "run", data_dir=data_dir, progress=None, objectives=THREE)
+    trials = read_trials(tmp_path / "run")
+    assert (trials["origin"].iloc[:21] == "random").all() and (trials["origin"].iloc[21:] == "offspring").all()
+    assert trials["arch_code"].is_unique  # no configuration evaluated twice
+    generations = json.loads((tmp_path / "run" / "optimizer" / "nsga3_generations.json").read_text())["generations"]
+    assert len(generations) == rec["n_trials"] // 21 and all(len(g["codes"]) == 21 for g in generations)
+    twin = run_search("nsga3", "cifar10", 0, Budget(12000), tmp_path / "twin", data_dir=data_dir, progress=None, objectives=THREE)
+    assert twin["n_trials"] == rec["n_trials"] and read_trials(tmp_path / "twin")["arch_code"].tolist() == trials["arch_code"].tolist()
+    with pytest.raises(InputError, match="^nsga3.n_partitions='four': must be a whole number"):
+        run_search(
+            "nsga3",
+            "cifar10",
+            0,
+            Budget(600),
+            tmp_path / "bad",
+            data_dir=data_dir,
+            progress=None,
+            objectives=THREE,
+            hyperparameters={"n_partitions": "four"},
+        )
+    assert not (tmp_path / "bad").exists()

@@ -29,7 +29,7 @@ from nashpo.runner import Budget, run_search
 from nashpo.triallog import TIMING_COLUMNS
 
 NASHPO = (sys.executable, "-m", "nashpo")
-MO_ADAPTERS = ("nsga2", "linas", "parego", "motpe", "mo_smac_mf")
+MO_ADAPTERS = ("nsga2", "nsga3", "linas", "parego", "motpe", "mo_smac_mf")
 TASKS = {
     "nb201": ("cifar10", "valid_error,latency:pixel3"),
     "hpolib": ("naval_propulsion", "valid_loss,model_size"),

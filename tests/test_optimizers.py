@@ -51,6 +51,7 @@ def test_registry_and_adapter_sources() -> None:
         "tpe",
         "mo_rs",
         "nsga2",
+        "nsga3",
         "linas",
         "parego",
         "motpe",

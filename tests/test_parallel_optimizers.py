@@ -23,7 +23,7 @@ from nashpo.triallog import log_digest, read_record, read_trials
 K = 4
 BUDGET = 3000.0  # simulated seconds: about 25 trials with one worker, 100 with four (12-epoch proxy)
 MO = "valid_error,latency:pixel3"
-MULTI_OBJECTIVE = ("mo_rs", "nsga2", "motpe", "parego", "linas", "mo_smac_mf")
+MULTI_OBJECTIVE = ("mo_rs", "nsga2", "nsga3", "motpe", "parego", "linas", "mo_smac_mf")
 # the SMAC-based adapters refit their forest often; smaller budgets (and ParEGO's SMAC default
 # retrain_after 8) keep this file fast without changing what is tested
 CHEAPER: dict[str, tuple[float, dict[str, Any]]] = {

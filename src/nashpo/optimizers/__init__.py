@@ -37,6 +37,7 @@ REGISTRY: dict[str, tuple[str, str]] = {
     # multi-objective
     "mo_rs": ("nashpo.optimizers.mo_rs", "MORandomSearch"),
     "nsga2": ("nashpo.optimizers.nsga2", "NSGA2"),
+    "nsga3": ("nashpo.optimizers.nsga3", "NSGA3"),
     "linas": ("nashpo.optimizers.linas", "LINAS"),
     "parego": ("nashpo.optimizers.parego", "ParEGO"),
     "motpe": ("nashpo.optimizers.motpe", "MOTPE"),

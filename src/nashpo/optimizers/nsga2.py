@@ -57,7 +57,7 @@ from nashpo.optimizers.base import Optimizer, TrialInfo, TrialValue
 from nashpo.optimizers.finite import FiniteSpace
 from nashpo.optimizers.mo_common import check_int, check_objectives, check_probability, costs_of, write_json
 
-GENERATIONS_FILE = "nsga2_generations.json"
+GENERATIONS_FILE = "nsga2_generations.json"  # ``<name>_generations.json``: nsga3 writes its own
 
 
 class FiniteMutation(Mutation):
@@ -152,8 +152,7 @@ class NSGA2(Optimizer):
         self.grid = FiniteSpace(self.space)
         self.seen: set[tuple[int, ...]] = set()
         self.problem = genes_problem(self.grid, len(self.objectives))
-        self.algorithm = PymooNSGA2(
-            pop_size=self.hp["pop_size"],
+        self.algorithm = self.pymoo_algorithm(
             sampling=IntegerRandomSampling(),
             crossover=UX(prob=self.hp["crossover_prob"]),
             mutation=FiniteMutation(self.grid, self.hp["mutation_rate"]),
@@ -169,12 +168,16 @@ class NSGA2(Optimizer):
         self.n_extra = 0
         self.generations: list[dict[str, Any]] = []
 
+    def pymoo_algorithm(self, **operators: Any) -> Any:
+        """The pymoo algorithm with this adapter's operators (``nsga3`` swaps in NSGA-III)."""
+        return PymooNSGA2(pop_size=self.hp["pop_size"], **operators)
+
     def _next_batch(self) -> None:
         pop = self.algorithm.ask()
         self.generation += 1
         if pop is None or len(pop) == 0:  # pymoo found no unseen offspring: unseen random ones instead
             self.algorithm.termination.force_termination = False
-            X = random_unseen(self.grid, self.algorithm.random_state, self.seen, self.hp["pop_size"])
+            X = random_unseen(self.grid, self.algorithm.random_state, self.seen, self.algorithm.pop_size)
             pop = Population.new("X", X)
             self.origins = ["random"] * len(pop)
         else:
@@ -248,4 +251,4 @@ class NSGA2(Optimizer):
             )
 
     def close(self) -> None:
-        write_json({"objectives": list(self.objectives), "generations": self.generations}, self.workdir / GENERATIONS_FILE)
+        write_json({"objectives": list(self.objectives), "generations": self.generations}, self.workdir / f"{self.name}_generations.json")
