@@ -26,6 +26,7 @@ side over the seeds, one process, sequential.
 from __future__ import annotations
 
 import argparse
+import heapq
 import json
 import math
 import os
@@ -34,6 +35,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -41,6 +43,7 @@ TASK = "cifar10"
 FIDELITY = 12  # the proxy protocol's search fidelity
 REA_HP = {"population_size": 10, "sample_size": 3}  # nashpo re's defaults (NB201 paper)
 DEFAULT_PEER_PYTHON = Path(".venv-peer/bin/python")
+DEFAULT_DELAY = 0.05  # syne-tune's SimulatorConfig delays (start, result), simulated seconds
 
 
 # ------------------------------------------------------------------ syne-tune side (runs in .venv-peer)
@@ -168,6 +171,8 @@ def nashpo_search(method: str, seed: int, workers: int, budget: float, bench: An
         "best_valid_error": float(trials["objective"].min()),
         "last_end": float(rec["sim_time"]),
         "codes": [int(c) for c in trials["arch_code"]],
+        # one worker: the log is in ask order, then the cancelled trial (the proposals do not depend on the clock)
+        "ask_costs": [float(c) for c in trials["cost"]] + [float(c["cost"]) for c in rec["cancelled"]] if workers == 1 else None,
         "wall": wall,
     }
 
@@ -191,6 +196,32 @@ def parallel_re() -> bool:
 # ------------------------------------------------------------------ comparison
 
 
+def stepped_trials(costs: Sequence[float], workers: int, budget: float, sleep: float, delay: float = DEFAULT_DELAY) -> int:
+    """Completed trials of syne-tune's tuner loop with its simulator backend, for proposals costing
+    ``costs`` in ask order (a model read from syne_tune/tuner.py and backend/simulator_backend/): the
+    tuner polls at multiples of ``sleep`` (it sleeps only while every worker is busy, and each sleep
+    advances the clock by ``sleep``); at a poll it fetches every result that has arrived, then gives each
+    free worker a trial; a trial scheduled at poll p reports at p + delay (start) + cost + delay
+    (result); the tuner stops at the first poll that fetched a result after the budget. Counted: results
+    at or before the budget. The real time syne-tune's loop spends outside its backend, which it adds to
+    the clock too, is left out."""
+    running: list[float] = []
+    ask = iter(costs)
+    counted = step = 0
+    while True:
+        now = step * sleep
+        late = False
+        while running and running[0] <= now:
+            end = heapq.heappop(running)
+            counted += end <= budget
+            late |= end > budget
+        if late:
+            return counted
+        for _ in range(workers - len(running)):
+            heapq.heappush(running, now + delay + next(ask) + delay)
+        step += 1
+
+
 def med(values: list[float]) -> float:
     return statistics.median(values) if values else math.nan
 
@@ -204,8 +235,14 @@ def mann_whitney(a: list[float], b: list[float]) -> float:
 
 
 def compare(
-    rows: list[dict[str, Any]], jobs: list[dict[str, Any]], best_error: float, mean_cost: float, args: argparse.Namespace
+    rows: list[dict[str, Any]],
+    jobs: list[dict[str, Any]],
+    best_error: float,
+    cost: Sequence[float],
+    args: argparse.Namespace,
 ) -> dict[str, Any]:
+    mean_cost = statistics.fmean(cost)
+
     def pick(side: str, method: str, workers: int) -> list[dict[str, Any]]:
         return sorted((r for r in rows if r["side"] == side and r["method"] == method and r["workers"] == workers), key=lambda r: r["seed"])
 
@@ -275,6 +312,25 @@ def compare(
     lines.append(
         f"nashpo rs trials vs syne-tune rs trials + that seed's clock-step loss: Mann-Whitney U p = {c['p_trials_own_rs_plus_loss']:.3f}"
     )
+    # the stepped model: the same proposals through a model of syne-tune's clock, beside its real runs
+    model = {r["seed"]: stepped_trials([cost[c] for c in stream[r["seed"]]], args.workers, args.budget, args.sleep) for r in replay}
+    hits = sum(model[r["seed"]] == r["trials"] for r in replay)
+    off = max(abs(model[r["seed"]] - r["trials"]) for r in replay)
+    c["model_exact_runs"], c["model_max_off"] = hits, off
+    lines.append(
+        f"model of syne-tune's clock (stepped_trials) on the replayed proposals: equals syne-tune's count in {hits}/{len(replay)} runs, "
+        f"at most {off} trial(s) off"
+    )
+    ones, rea1 = pick("nashpo", "re", 1), pick("syne-tune", "rea", 1)
+    if ones and rea1:
+        stepped = [stepped_trials(r["ask_costs"], 1, args.budget, args.sleep) for r in ones]
+        re_loss = [r["trials"] - m for r, m in zip(ones, stepped, strict=True)]
+        p = mann_whitney(stepped, [r["trials"] for r in rea1])
+        summary["re_one_worker_step_loss"] = {"per_seed": re_loss, "median": med(re_loss), "p_trials_stepped_vs_rea": p}
+        lines.append(
+            f"re at K=1 (its proposals do not depend on the clock): nashpo's trials through the model of syne-tune's clock lose a "
+            f"median {med(re_loss):.0f} trial(s) per run; those counts vs syne-tune REA's: Mann-Whitney U p = {p:.3f}"
+        )
     return {"table": "\n".join(lines), "summary": summary}
 
 
@@ -301,7 +357,8 @@ def main() -> None:
     re_workers = [args.workers] if parallel_re() else [1]
     with tempfile.TemporaryDirectory() as tmp_name:
         tmp = Path(tmp_name)
-        best_error, mean_cost = write_blackbox(bench, tmp / "blackbox.npz")
+        best_error, _ = write_blackbox(bench, tmp / "blackbox.npz")
+        cost = [float(c) for c in bench.table.columns[f"cost@{FIDELITY}"]]
         nashpo_search("rs", 0, 1, 600.0, bench, args.data_dir, tmp)  # warm caches
         for seed in seeds:
             rows.append(nashpo_search("rs", seed, args.workers, args.budget, bench, args.data_dir, tmp))
@@ -335,7 +392,7 @@ def main() -> None:
             ]
             subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL)  # syne-tune's tuner prints its status to stdout
             rows += json.loads((tmp / "peer.json").read_text())
-    report = compare(rows, jobs, best_error, mean_cost, args)
+    report = compare(rows, jobs, best_error, cost, args)
     print(f"NB201 {TASK}, 12-epoch validation error and train time, budget {args.budget:.0f} simulated s, {args.seeds} seeds")
     print(f"regret: best validation error found minus the table's best ({best_error:.3f}%); syne-tune tuner sleep {args.sleep} s")
     if not parallel_re():
@@ -344,6 +401,7 @@ def main() -> None:
     args.out.parent.mkdir(parents=True, exist_ok=True)
     for r in rows:
         r.pop("codes", None)
+        r.pop("ask_costs", None)
     args.out.write_text(json.dumps({"args": {k: str(v) for k, v in vars(args).items()}, "rows": rows, **report}, indent=1))
 
 

@@ -86,10 +86,20 @@ def test_peer_nashpo_side_and_its_replay_stream(data_dir: Path, tmp_path: Path) 
     ]
     jobs = [{"seed": s, "method": "rs-replay", "replay": stream} for s in range(3)]
     args = argparse.Namespace(workers=4, budget=3000.0, sleep=5.0)
-    report = peer.compare(fake, jobs, 8.0, 110.0, args)
+    cost = [float(c) for c in bench.table.columns["cost@12"]]
+    report = peer.compare(fake, jobs, 8.0, cost, args)
     assert report["summary"]["clock_step_loss"]["per_seed"] == {0: 3, 1: 3, 2: 3}
     assert report["summary"]["rs/rs/K4"]["wall_ratio"] == pytest.approx(20.0)
     assert report["summary"]["rs/rs/K4"]["regret_nashpo"] == [1.0, 1.0, 1.0]
+
+
+def test_stepped_clock_model() -> None:
+    """The model of syne-tune's polling clock: one worker, trials of 10 s, polls every 5 s, 0.1 s of
+    delays: each trial ends at poll + 10.1 and is seen 4.9 s later, so a trial starts every 15 s."""
+    peer = _peer_script()
+    assert peer.stepped_trials([10.0] * 100, 1, 100.0, 5.0) == 6  # ends 10.1, 25.1, ..., 85.1; 100.1 is late
+    assert peer.stepped_trials([10.0] * 100, 1, 100.0, 5.0, delay=0.0) == 10  # on the grid: no loss
+    assert peer.stepped_trials([10.0] * 100, 4, 100.0, 5.0) == 24
 
 
 @pytest.mark.skipif(not PEER_PYTHON.exists(), reason="syne-tune's venv not built (make peer-venv)")
