@@ -16,8 +16,8 @@ Three syne-tune searches per seed:
   rs-replay  RandomSearch fed nashpo rs's proposals of the same seed in ask order
              (points_to_evaluate): the same trials through syne-tune's clock, so the difference in
              completed trials is the clock-step loss of that run, trial for trial;
-  rea        syne-tune's REA (population 10, sample 3, as nashpo's re), beside nashpo's re when that
-             runs with K workers (else both at one worker, and syne-tune's at K alone).
+  rea        syne-tune's REA (population 10, sample 3, as nashpo's re), beside nashpo's re at one worker
+             and, where re declares a parallel capability, at K (else syne-tune's at K alone).
 Tests: two-sided Mann-Whitney U (scipy) on completed trials and on regret; nashpo's counts are also
 compared with syne-tune's after adding each seed's replay loss. Wall time per search: median of each
 side over the seeds, one process, sequential.
@@ -354,7 +354,7 @@ def main() -> None:
     bench = NB201Benchmark(TASK, args.data_dir)
     seeds = range(args.seeds)
     rows: list[dict[str, Any]] = []
-    re_workers = [args.workers] if parallel_re() else [1]
+    re_workers = [1, args.workers] if parallel_re() else [1]  # K = 1 too: there the proposals do not depend on the clock
     with tempfile.TemporaryDirectory() as tmp_name:
         tmp = Path(tmp_name)
         best_error, _ = write_blackbox(bench, tmp / "blackbox.npz")
