@@ -16,7 +16,8 @@ Three syne-tune searches per seed:
   rs-replay  RandomSearch fed nashpo rs's proposals of the same seed in ask order
              (points_to_evaluate): the same trials through syne-tune's clock, so the difference in
              completed trials is the clock-step loss of that run, trial for trial;
-  rea        syne-tune's REA (population 10, sample 3, as nashpo's re), beside nashpo's re at one worker
+  rea        syne-tune's REA (population 10, sample 3) beside nashpo's re with the same settings and
+             syne-tune's two choices (tournament with replacement, one edge mutated), at one worker
              and, where re declares a parallel capability, at K (else syne-tune's at K alone).
 Tests: two-sided Mann-Whitney U (scipy) on completed trials and on regret; nashpo's counts are also
 compared with syne-tune's after adding each seed's replay loss. Wall time per search: median of each
@@ -42,6 +43,9 @@ from typing import Any
 TASK = "cifar10"
 FIDELITY = 12  # the proxy protocol's search fidelity
 REA_HP = {"population_size": 10, "sample_size": 3}  # nashpo re's defaults (NB201 paper)
+# syne-tune's REA draws its tournament with replacement and mutates one hyperparameter drawn uniformly
+# to another value: nashpo re's with_replacement / edge choices
+RE_HP = {**REA_HP, "tournament": "with_replacement", "mutation": "edge"}
 DEFAULT_PEER_PYTHON = Path(".venv-peer/bin/python")
 DEFAULT_DELAY = 0.05  # syne-tune's SimulatorConfig delays (start, result), simulated seconds
 
@@ -159,7 +163,20 @@ def nashpo_search(method: str, seed: int, workers: int, budget: float, bench: An
 
     out = tmp / f"{method}-{workers}-{seed}"
     t0 = time.perf_counter()
-    rec = run_search(method, TASK, seed, Budget(budget), out, data_dir=data_dir, progress=None, bench=bench, workers=workers, force=True)
+    hp = RE_HP if method == "re" else None
+    rec = run_search(
+        method,
+        TASK,
+        seed,
+        Budget(budget),
+        out,
+        data_dir=data_dir,
+        progress=None,
+        bench=bench,
+        workers=workers,
+        force=True,
+        hyperparameters=hp,
+    )
     wall = time.perf_counter() - t0
     trials = read_trials(out)
     return {
