@@ -141,3 +141,25 @@ def test_pareto_front_plugin_on_every_pair(exports: dict[str, tuple[Path, Path]]
     np.testing.assert_allclose(sorted(zip(front_trace.x, front_trace.y, strict=True)), sorted(expected), rtol=1e-12)
     line = summary(result, run)
     assert line.startswith(f"{len(expected)} of {len(top)} configurations on the front; {names[0]} ") and f", {names[1]} " in line
+
+
+def test_deepcave_check_prints_the_pareto_front_of_every_pair(
+    exports: dict[str, tuple[Path, Path]], nashpo_module_env: dict[str, str]
+) -> None:
+    from nashpo.export.plugins import PLUGINS
+
+    run_dir, export = exports["three"]
+    res = subprocess.run(
+        [sys.executable, "-m", "nashpo", "deepcave-check", str(export), "--skip", *PLUGINS],
+        env=nashpo_module_env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert res.returncode == 0, res.stderr[-2000:]
+    lines = [line.split(" s  ", 1)[1] for line in res.stdout.splitlines() if line.split()[:1] == ["pareto_front"]]
+    trials = unique_trials(run_dir)
+    assert len(lines) == 3
+    for line, (first, second) in zip(lines, itertools.combinations(THREE_COLUMNS, 2), strict=True):
+        front = nondominated_points(trials[[first, second]].to_numpy(dtype=float))
+        assert line.startswith(f"{len(front)} of {len(trials)} configurations on the front; {first} ") and f", {second} " in line
