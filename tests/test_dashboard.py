@@ -4,6 +4,7 @@ A user's path: start the dashboard on a study, pick exported runs on DeepCAVE's 
 read a run's optimizer and best cost on Overview and a configuration's origin on Configurations,
 see Cost over Time on the simulated clock (also of a four-worker run: the parallel clock), press
 Process on Importances (computed by an rq worker through the private redis), then Ctrl-C/SIGTERM.
+Pareto Front of a two-objective run, and of a three-objective run with a chosen pair of objectives.
 Screenshots of each page stay in the test's temp dir.
 """
 
