@@ -4,6 +4,7 @@ A user's path: start the dashboard on a study, pick exported runs on DeepCAVE's 
 read a run's optimizer and best cost on Overview and a configuration's origin on Configurations,
 see Cost over Time on the simulated clock (also of a four-worker run: the parallel clock), press
 Process on Importances (computed by an rq worker through the private redis), then Ctrl-C/SIGTERM.
+Pareto Front of a two-objective run, and of a three-objective run with a chosen pair of objectives.
 Screenshots of each page stay in the test's temp dir.
 """
 
@@ -347,3 +348,70 @@ def test_pareto_front_page_of_a_multi_objective_run(data_dir: Path, tmp_path: Pa
         assert title == "latency_pixel3"
         browser.save_screenshot(str(tmp_path / "pareto_front.png"))
         assert (tmp_path / "pareto_front.png").stat().st_size > 10_000
+
+
+def test_pareto_front_page_shows_a_chosen_pair_of_a_three_objective_run(
+    data_dir: Path, tmp_path: Path, nashpo_env: dict[str, str], browser
+) -> None:
+    """A 3-objective run's Pareto Front page: the selectors list the run's three objectives (no Time);
+    choosing params against latency_pixel3 draws that pair's non-dominated set with those axes."""
+    import numpy as np
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.common.keys import Keys
+    from selenium.webdriver.support import expected_conditions as ec
+    from selenium.webdriver.support.ui import Select, WebDriverWait
+
+    root = tmp_path / "study"
+    run_dir = root / "runs" / "mo_rs"
+    objectives = "valid_error,params,latency:pixel3"
+    run_search("mo_rs", "cifar10", 0, Budget(max_sim_seconds=24000), run_dir, data_dir=data_dir, progress=None, objectives=objectives)
+    export = trials_to_deepcave(run_dir, root / "deepcave" / "cifar10" / "mo_rs" / "0")
+    # the pair's non-dominated set, computed from the trial log (one point per distinct value pair)
+    points = read_trials(run_dir).drop_duplicates(["arch_code", "epochs"])[["params", "latency_pixel3"]].to_numpy(dtype=float)
+    dominated = ((points[None] <= points[:, None]).all(axis=2) & (points[None] < points[:, None]).any(axis=2)).any(axis=1)
+    front = sorted({tuple(p) for p in points[~dominated].tolist()})
+    assert len(front) >= 2
+    name = "mo_rs-nb201-cifar10-valid_error+params+latency_pixel3-0"
+    with running_dashboard(root, tmp_path / "dash", nashpo_env) as dash:
+        url, wait = dash["url"], WebDriverWait(browser, 90)
+        browser.get(url + "/")
+        field = wait.until(ec.presence_of_element_located((By.ID, "general-working-directory-input")))
+        field.send_keys(Keys.CONTROL, "a")
+        field.send_keys(str(export.parent))
+        add = "//div[@id='general-available-runs-container']//button[normalize-space(text())='0']/preceding-sibling::button[normalize-space(text())='+']"
+        wait.until(ec.element_to_be_clickable((By.XPATH, add))).click()
+        wait.until(ec.text_to_be_present_in_element((By.ID, "general-selected-runs-container"), "mo_rs/0"))
+
+        browser.get(url + "/plugins/pareto_front")
+        wait.until(lambda d: plotly_traces(d))  # the default pair drawn first: first against last objective
+        first = Select(browser.find_element(By.ID, "pareto_front-objective_id_1-input"))
+        second = Select(browser.find_element(By.ID, "pareto_front-objective_id_2-input"))
+        for select in (first, second):
+            assert [o.text for o in select.options if not o.text.startswith("Select")] == ["valid_error", "params", "latency_pixel3"]
+        first.select_by_visible_text("params")
+        second.select_by_visible_text("latency_pixel3")
+
+        def axis_titles(driver) -> tuple[str, str]:
+            return tuple(
+                driver.execute_script(
+                    f"const l = document.querySelector('.js-plotly-plot').layout; return l.{axis} && l.{axis}.title && l.{axis}.title.text;"
+                )
+                for axis in ("xaxis", "yaxis")
+            )
+
+        def pair_trace(driver):
+            if axis_titles(driver) != ("params", "latency_pixel3"):
+                return None
+            shown = [t for t in plotly_traces(driver) or [] if t["name"] == name]
+            return shown[-1] if shown and len(shown[-1]["x"]) == len(front) else None
+
+        trace = wait.until(pair_trace)
+        np.testing.assert_allclose(sorted(zip(trace["x"], trace["y"], strict=True)), front, rtol=1e-9)
+        rendered = [el.text for el in browser.find_elements(By.CSS_SELECTOR, ".js-plotly-plot .g-xtitle, .js-plotly-plot .g-ytitle")]
+        assert rendered == ["params", "latency_pixel3"]  # the axis labels drawn in the SVG
+        body = browser.find_element(By.TAG_NAME, "body").text
+        assert "Time" not in [o.text for o in first.options] and "Best Time" not in body
+        browser.set_window_size(1400, 1400)  # the whole plot, both axis titles, in the screenshot
+        wait.until(lambda d: axis_titles(d) == ("params", "latency_pixel3"))
+        browser.save_screenshot(str(tmp_path / "pareto_front_params_latency.png"))
+        assert (tmp_path / "pareto_front_params_latency.png").stat().st_size > 10_000

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import itertools
 from pathlib import Path
 
 from nashpo.errors import InputError
@@ -69,9 +70,12 @@ def cmd_deepcave_check(args: argparse.Namespace) -> None:
         for objective_id, objective in enumerate(run.get_objectives()[1:], start=1):  # the other objectives
             result = run_plugin("cost_over_time", run, objective_id=objective_id)
             print(f"  {'cost_over_time':<22} {result.seconds:7.2f} s  {objective.name}: {summary(result, run)}", flush=True)
+        pairs = list(itertools.combinations(range(len(run.get_objectives())), 2))  # Pareto Front: every pair of objectives
         for name in MO_PLUGINS:
-            if name not in skip:
-                result = run_plugin(name, run)
+            if name in skip:
+                continue
+            for first, second in pairs:
+                result = run_plugin(name, run, objective_id_1=first, objective_id_2=second)
                 print(f"  {name:<22} {result.seconds:7.2f} s  {summary(result, run)}", flush=True)
 
 

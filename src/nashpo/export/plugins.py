@@ -35,7 +35,8 @@ PLUGINS = (
     "symbolic_explanations",
     "footprint",
 )
-# Multi-objective runs also get DeepCAVE's Pareto Front (first two objectives) and Cost over Time per objective.
+# Multi-objective runs also get DeepCAVE's Pareto Front (``nashpo deepcave-check``: every pair of objectives) and Cost
+# over Time per objective.
 MO_PLUGINS = ("pareto_front",)
 
 
