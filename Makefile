@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 CORES ?= 8
 
-.PHONY: run test lint data bench paper paper-table deepcave clean-venv peer-venv peer-bench
+.PHONY: run test lint data bench paper paper-table workers deepcave clean-venv peer-venv peer-bench
 
 $(STAMP): envs/requirements.lock pyproject.toml envs/install.sh
 	PYTHON=$(PYTHON) VENV=$(VENV) bash envs/install.sh
@@ -23,6 +23,9 @@ paper: $(STAMP)
 
 paper-table: $(STAMP)
 	$(BIN)/snakemake --cores $(CORES) nb201_table --configfile config/paper.yaml
+
+workers: $(STAMP)
+	$(BIN)/snakemake --cores $(CORES) --configfile config/workers.yaml
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks $(wildcard workflow_scripts/*.py)

@@ -1,7 +1,7 @@
 """Budget used per optimizer: simulated seconds counted under the budget rule, and where the search
 would have ended had the crossing trial been kept (the rule before: ``run.json`` ``stop.would_end_at``).
 
-Usage: python benchmarks/budget_figures.py RUN_OR_MANIFEST [...]   (e.g. results/runs/nb201/cifar10/valid_error/*/seeds_*.json)
+Usage: python benchmarks/budget_figures.py RUN_OR_MANIFEST [...]   (e.g. results/runs/workers_1/nb201/cifar10/valid_error/*/seeds_*.json)
 """
 
 from __future__ import annotations

@@ -80,7 +80,7 @@ PAPER_FIGURES = ["anytime_time", "anytime_evals", "final_regret", "rank_over_tim
 
 # ------------------------------------------------------------ package sources that rules take as inputs
 # (one place: a moved module is repointed here). Editing a file reruns the jobs that list it.
-SEARCH_CODE = [SRC / f for f in ("runner/loop.py", "runner/budget.py", "runner/chunk.py", "benchmarks/base.py", "objectives.py", "optimizers/base.py", "optimizers/finite.py", "triallog.py", "manifests.py")]
+SEARCH_CODE = [SRC / f for f in ("runner/loop.py", "runner/workers.py", "runner/budget.py", "runner/chunk.py", "benchmarks/base.py", "objectives.py", "optimizers/base.py", "optimizers/finite.py", "triallog.py", "manifests.py")]
 MO_SEARCH_CODE = [SRC / f for f in ("runner/fronts.py", "pareto.py")]  # searches of several objectives
 FAMILY_EXTRA_SOURCES: dict = {}  # files a family uses beside its own module and its base class's
 DATA_CODE = {"nb201": [SRC / "data" / "sources.py", SRC / "data" / "tables.py"]}
@@ -176,6 +176,7 @@ def check_optimizers():
             "multi_objective": bool(getattr(cls, "multi_objective", False)),
             "multi_fidelity": bool(getattr(cls, "multi_fidelity", False)),
             "max_objectives": getattr(cls, "max_objectives", None),
+            "parallel": str(getattr(cls, "parallel", "none")),
             "adapter": adapter_paths(name),
         }
     return traits
@@ -190,6 +191,49 @@ def fits(traits, n_objectives, has_fidelities):
     if traits["max_objectives"] is not None and n_objectives > traits["max_objectives"]:
         return f"supports at most {traits['max_objectives']} objectives; the task has {n_objectives}"
     return None
+
+
+def entry_workers(entry, where, optimizers):
+    """The entry's simulated worker counts K (`workers`, default [1]) and each optimizer's own
+    (`workers_by_optimizer`, a subset of them); 1 is always among them (every analysis but the
+    parallel one reads the one-worker runs, and the speed-up is over K = 1)."""
+    from nashpo.errors import InputError
+    from nashpo.runner.workers import check_workers
+
+    workers = entry.get("workers", [1])
+    for j, k in enumerate(workers):
+        check_workers(k, f"{where}.workers[{j}]")
+    if 1 not in workers:
+        raise InputError(f"{where}.workers", workers, "must include 1 (the one-worker runs: every analysis reads them, the speed-up is over K = 1)")
+    own = {}
+    for o, ks in (entry.get("workers_by_optimizer") or {}).items():
+        field = f"{where}.workers_by_optimizer.{o}"
+        if o not in optimizers:
+            raise InputError(field, ks, f"is not in the top-level optimizers ({', '.join(optimizers)})")
+        for k in ks:
+            if k not in workers:
+                raise InputError(field, ks, f"{k} is not in the entry's workers {workers}")
+        if 1 not in ks:
+            raise InputError(field, ks, "must include 1 (the one-worker runs: every analysis reads them, the speed-up is over K = 1)")
+        own[o] = ks
+    return sorted(workers), {o: sorted(ks) for o, ks in own.items()}
+
+
+def check_parallel(where, chosen, workers, own, optimizers):
+    """{optimizer: its K} of one objective set; an optimizer that cannot run with pending results
+    (class `parallel = "none"`) is refused for K > 1 with one line."""
+    from nashpo.errors import InputError
+
+    out = {}
+    for o in chosen:
+        ks = own.get(o, workers)
+        if max(ks) > 1 and optimizers[o]["parallel"] not in ("async", "batch"):
+            field = f"{where}.workers_by_optimizer.{o}" if o in own else f"{where}.workers"
+            raise InputError(
+                field, ks, f"{o} declares parallel = {optimizers[o]['parallel']!r} (one worker only); give it workers_by_optimizer: {{{o}: [1]}}"
+            )
+        out[o] = ks
+    return out
 
 
 def check_tasks(optimizers):
@@ -251,6 +295,7 @@ def check_tasks(optimizers):
         for o, n in (entry.get("seeds_by_optimizer") or {}).items():
             if o not in optimizers:
                 raise InputError(f"{where}.seeds_by_optimizer.{o}", n, f"is not in the top-level optimizers ({', '.join(optimizers)})")
+        workers, own_workers = entry_workers(entry, where, optimizers)
         for objset, specs in sets:
             chosen = []
             for o in restricted or optimizers:
@@ -265,6 +310,7 @@ def check_tasks(optimizers):
             if name == "nb201" and NOISE == "seed" and protocol == "proxy" and single:
                 raise InputError("noise", NOISE, f"{where} searches {name} with protocol proxy: the 12-epoch data holds seed means only, so {', '.join(single)} would see no seed noise; use noise: mean or protocol: full")
             n_by = entry.get("seeds_by_optimizer") or {}
+            by_workers = check_parallel(where, chosen, workers, own_workers, optimizers)
             for task in entry["tasks"]:
                 key = f"{name}/{task}/{objset}"
                 if key in records:
@@ -278,6 +324,8 @@ def check_tasks(optimizers):
                     "budget": entry_budget(entry, task),
                     "protocol": protocol,
                     "optimizers": {o: seeds[: n_by[o]] if o in n_by else seeds for o in chosen},
+                    "workers": sorted({k for ks in by_workers.values() for k in ks}),  # every K of the search
+                    "optimizer_workers": by_workers,  # {optimizer: its K}
                 }
     return families, records
 
@@ -332,6 +380,7 @@ wildcard_constraints:
     task=one_of(s["task"] for s in SEARCHES.values()),
     objectives=r"[A-Za-z0-9_]+(\+[A-Za-z0-9_]+)*",
     optimizer=one_of(OPTIMIZERS),
+    workers=r"[1-9]\d*",
     chunk=r"\d+-\d+",
 
 
@@ -339,6 +388,8 @@ def search_of(w):
     found = SEARCHES.get(f"{w.family}/{w.task}/{w.objectives}")
     if found is None or w.optimizer not in found["optimizers"]:
         raise ValueError(f"config: {w.family}/{w.task}/{w.objectives}/{w.optimizer} is not searched in this study")
+    if int(w.workers) not in found["optimizer_workers"][w.optimizer]:
+        raise ValueError(f"config: {w.optimizer} on {w.family}/{w.task}/{w.objectives} does not run with {w.workers} workers in this study")
     return found
 
 
@@ -401,69 +452,83 @@ def table_path(family, task):
     return f"{DATA_DIR}/{family}_{task}.parquet"
 
 
-def chunks_of(records, seeds=None):
-    """(search record, optimizer, chunk, members) of every chunk; `seeds`: only chunks holding one of them."""
+# One search: K simulated workers, then today's one-worker layout (results/runs/workers_1/ is the
+# one-worker study). A chunk's manifest, log and benchmark file share this path under runs/, deepcave/,
+# logs/{search,deepcave}/ and benchmarks/{search,deepcave}/; the seeds' folders are beside the manifest.
+SEARCH_PATH = "workers_{workers}/{family}/{task}/{objectives}/{optimizer}"
+CHUNK_PATH = f"{SEARCH_PATH}/seeds_{{chunk}}"
+
+
+def search_path(s, optimizer, k):
+    return SEARCH_PATH.format(workers=k, family=s["family"], task=s["task"], objectives=s["objectives"], optimizer=optimizer)
+
+
+def chunks_of(records, seeds=None, workers=None):
+    """(search record, optimizer, K, chunk, members) of every chunk; `seeds`: only chunks holding one of
+    them; `workers`: only the chunks searched with that K (default every K)."""
     out = []
     for s in records:
         for o, own in s["optimizers"].items():
-            for c, members in seed_chunks(own).items():
-                if seeds is None or set(seeds) & set(members):
-                    out.append((s, o, c, members))
+            for k in s["optimizer_workers"][o]:
+                if workers is not None and k != workers:
+                    continue
+                for c, members in seed_chunks(own).items():
+                    if seeds is None or set(seeds) & set(members):
+                        out.append((s, o, k, c, members))
     return out
 
 
-def run_root(s):
-    return f"{RESULTS}/runs/{s['family']}/{s['task']}/{s['objectives']}"
+def search_manifests(records, workers=None):
+    return [f"{RESULTS}/runs/{search_path(s, o, k)}/seeds_{c}.json" for s, o, k, c, _ in chunks_of(records, workers=workers)]
 
 
-def deepcave_root(s):
-    return f"{RESULTS}/deepcave/{s['family']}/{s['task']}/{s['objectives']}"
+def search_done(s, optimizer, k, chunk):
+    return os.path.isfile(f"{RESULTS}/runs/{search_path(s, optimizer, k)}/seeds_{chunk}.json")
 
 
-def search_manifests(records):
-    return [f"{run_root(s)}/{o}/seeds_{c}.json" for s, o, c, _ in chunks_of(records)]
+def exported_chunks(records, seeds=None, workers=None):
+    """Chunks holding `seeds` (of K `workers`, default every K); with allow_missing_runs only chunks whose search finished."""
+    return [(s, o, k, c, m) for s, o, k, c, m in chunks_of(records, seeds, workers) if not ALLOW_MISSING or search_done(s, o, k, c)]
 
 
-def search_done(s, optimizer, chunk):
-    return os.path.isfile(f"{run_root(s)}/{optimizer}/seeds_{chunk}.json")
+def export_manifests(records, seeds=None, workers=None):
+    return [f"{RESULTS}/deepcave/{search_path(s, o, k)}/seeds_{c}.json" for s, o, k, c, _ in exported_chunks(records, seeds, workers)]
 
 
-def exported_chunks(records, seeds=None):
-    """Chunks holding `seeds`; with allow_missing_runs only chunks whose search finished."""
-    return [(s, o, c, m) for s, o, c, m in chunks_of(records, seeds) if not ALLOW_MISSING or search_done(s, o, c)]
-
-
-def export_manifests(records, seeds=None):
-    return [f"{deepcave_root(s)}/{o}/seeds_{c}.json" for s, o, c, _ in exported_chunks(records, seeds)]
-
-
-def deepcave_dirs(records, seeds=None):
+def deepcave_dirs(records, seeds=None, workers=None):
     """Per-seed DeepCAVE runs (written by the export chunks)."""
     wanted = None if seeds is None else set(seeds)
-    return [f"{deepcave_root(s)}/{o}/{m}" for s, o, _, members in exported_chunks(records, seeds) for m in members if wanted is None or m in wanted]
+    return [
+        f"{RESULTS}/deepcave/{search_path(s, o, k)}/{m}"
+        for s, o, k, _, members in exported_chunks(records, seeds, workers)
+        for m in members
+        if wanted is None or m in wanted
+    ]
 
 
-def run_dirs(records):
+def run_dirs(records, workers=None):
     """Per-seed run folders (written by the search chunks; not rule outputs themselves)."""
-    return [f"{run_root(s)}/{o}/{seed}" for s in records for o, own in s["optimizers"].items() for seed in own]
+    return [f"{RESULTS}/runs/{search_path(s, o, k)}/{seed}" for s, o, k, _, members in chunks_of(records, workers=workers) for seed in members]
 
 
 def finished(run):
     return os.path.isfile(os.path.join(run, "run.json"))
 
 
-def analysed_runs(records):
-    """Chunk manifests of the runs; with allow_missing_runs the run folders that finished (run.json written)."""
+def analysed_runs(records, workers=None):
+    """Chunk manifests of the runs (of K `workers`, default every K); with allow_missing_runs the run
+    folders that finished (run.json written)."""
     if not ALLOW_MISSING:
-        return search_manifests(records)
-    done = [r for r in run_dirs(records) if finished(r)]
+        return search_manifests(records, workers)
+    done = [r for r in run_dirs(records, workers) if finished(r)]
     if not done and records:
         sys.exit("config: allow_missing_runs=True: no run has finished yet; run the study first (snakemake --keep-going)")
     return done
 
 
 def missing_runs(records):
-    return [r for r in run_dirs(records) if not finished(r)] if ALLOW_MISSING else []
+    """The one-worker runs that did not finish (the NB201 group's missing runs) with allow_missing_runs."""
+    return [r for r in run_dirs(records, workers=1) if not finished(r)] if ALLOW_MISSING else []
 
 
 def all_export_manifests():

@@ -1,9 +1,9 @@
 rule to_deepcave:
     """Every run of one search chunk as a DeepCAVE run (every objective), one folder per seed, in one process."""
     output:
-        f"{RESULTS}/deepcave/{{family}}/{{task}}/{{objectives}}/{{optimizer}}/seeds_{{chunk}}.json",
+        f"{RESULTS}/deepcave/{CHUNK_PATH}.json",
     input:
-        runs=f"{RESULTS}/runs/{{family}}/{{task}}/{{objectives}}/{{optimizer}}/seeds_{{chunk}}.json",
+        runs=f"{RESULTS}/runs/{CHUNK_PATH}.json",
         code=EXPORT_CODE,
     params:
         nashpo=NASHPO,
@@ -11,9 +11,9 @@ rule to_deepcave:
     conda:
         "../envs/environment.yml"
     log:
-        f"{RESULTS}/logs/deepcave/{{family}}/{{task}}/{{objectives}}/{{optimizer}}/seeds_{{chunk}}.log",
+        f"{RESULTS}/logs/deepcave/{CHUNK_PATH}.log",
     benchmark:
-        f"{RESULTS}/benchmarks/deepcave/{{family}}/{{task}}/{{objectives}}/{{optimizer}}/seeds_{{chunk}}.tsv"
+        f"{RESULTS}/benchmarks/deepcave/{CHUNK_PATH}.tsv"
     group:
         "search"
     shell:

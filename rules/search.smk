@@ -1,8 +1,8 @@
 rule search:
-    """One optimizer x task x objective set x chunk of seeds in one process, one atomic run folder per
-    seed (chunk rule: src/nashpo/manifests.py); the adapter and the family's files are inputs."""
+    """One optimizer x K workers x task x objective set x chunk of seeds in one process, one atomic run
+    folder per seed (chunk rule: src/nashpo/manifests.py); the adapter and the family's files are inputs."""
     output:
-        f"{RESULTS}/runs/{{family}}/{{task}}/{{objectives}}/{{optimizer}}/seeds_{{chunk}}.json",
+        f"{RESULTS}/runs/{CHUNK_PATH}.json",
     input:
         table=lambda w: table_path(w.family, w.task),
         adapter=lambda w: adapter_file(w.optimizer),
@@ -20,9 +20,9 @@ rule search:
     conda:
         "../envs/environment.yml"
     log:
-        f"{RESULTS}/logs/search/{{family}}/{{task}}/{{objectives}}/{{optimizer}}/seeds_{{chunk}}.log",
+        f"{RESULTS}/logs/search/{CHUNK_PATH}.log",
     benchmark:
-        f"{RESULTS}/benchmarks/search/{{family}}/{{task}}/{{objectives}}/{{optimizer}}/seeds_{{chunk}}.tsv"
+        f"{RESULTS}/benchmarks/search/{CHUNK_PATH}.tsv"
     resources:
         mem_mb=800,
         runtime=60,
@@ -30,5 +30,5 @@ rule search:
         "search"
     shell:
         "{params.nashpo} --data-dir {params.data_dir:q} run-chunk --benchmark {wildcards.family:q} --task {wildcards.task:q}"
-        " --optimizer {wildcards.optimizer:q} --seeds {params.seeds:q} {params.budget:q} {params.protocol:q} --noise {params.noise:q}"
+        " --optimizer {wildcards.optimizer:q} --workers {wildcards.workers:q} --seeds {params.seeds:q} {params.budget:q} {params.protocol:q} --noise {params.noise:q}"
         " --hp {params.hp:q} {params.objectives:q} --runs-dir {params.runs_dir:q} --manifest {output:q} > {log:q} 2>&1"

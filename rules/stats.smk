@@ -51,11 +51,11 @@ if NB201_RUNS:
             f"{IMPORTANCE}/importance.parquet",
             f"{IMPORTANCE}/parallel_coordinates.parquet",
         input:
-            runs=export_manifests(NB201_RUNS, importance_seeds()),
+            runs=export_manifests(NB201_RUNS, importance_seeds(), workers=1),  # the one-worker runs
             code=IMPORTANCE_CODE,
         params:
             nashpo=NASHPO,
-            runs=deepcave_dirs(NB201_RUNS, importance_seeds()),
+            runs=deepcave_dirs(NB201_RUNS, importance_seeds(), workers=1),
             out=lambda w, output: os.path.dirname(output[0]),
         conda:
             "../envs/environment.yml"

@@ -203,8 +203,10 @@ def test_workflow_exports_and_analyses_every_family_run(tmp_path: Path) -> None:
         objectives = {"hpolib": "valid_loss", "hpobench": "valid_error"}[family]
         for optimizer in ("rs", "re"):
             for seed in range(3):
-                log = pd.read_parquet(results / "runs" / family / task / objectives / optimizer / str(seed) / "trials.parquet")
-                run = load_export(results / "deepcave" / family / task / objectives / optimizer / str(seed))
+                log = pd.read_parquet(
+                    results / "runs" / "workers_1" / family / task / objectives / optimizer / str(seed) / "trials.parquet"
+                )
+                run = load_export(results / "deepcave" / "workers_1" / family / task / objectives / optimizer / str(seed))
                 assert run.meta["benchmark"] == family and run.meta["seed"] == seed
                 assert len(run.history) == log["code"].nunique()
                 assert run_plugin("overview", run).components
@@ -218,7 +220,7 @@ def test_workflow_exports_and_analyses_every_family_run(tmp_path: Path) -> None:
         finals = pd.read_parquet(results / "aggregate" / family / "per_run_final.parquet")
         assert set(curves["task"]) == {task} and set(curves["optimizer"]) == {"rs", "re"}
         assert finals["valid_regret"].tolist() == [
-            pd.read_parquet(results / "runs" / family / task / objectives / r.optimizer / str(r.seed) / "trials.parquet")[
+            pd.read_parquet(results / "runs" / "workers_1" / family / task / objectives / r.optimizer / str(r.seed) / "trials.parquet")[
                 "inc_regret"
             ].iloc[-1]
             for r in finals.itertuples()

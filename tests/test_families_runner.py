@@ -354,7 +354,7 @@ def test_plugin_in_the_workflow_config(tmp_path: Path) -> None:
     assert planned(root)["search"] == 4
     done = snakemake(root, "--cores", "2")
     assert done.returncode == 0, done.stderr[-2000:]
-    log = pd.read_parquet(root / "results" / "runs" / "nb201" / "cifar10" / "valid_error" / "mine" / "0" / "trials.parquet")
+    log = pd.read_parquet(root / "results" / "runs" / "workers_1" / "nb201" / "cifar10" / "valid_error" / "mine" / "0" / "trials.parquet")
     assert log["origin"].iloc[:3].tolist() == ["random"] * 3 and set(log["origin"].iloc[3:]) == {"neighbour"}
     path = root / "nashpo_testopt" / "greedy.py"
     path.write_text(path.read_text() + "\n# edited\n")
@@ -388,7 +388,7 @@ def test_workflow_fans_out_over_families(tmp_path: Path) -> None:
     assert len(car) == 6 and set(car["regret_kind"]) == {"validation"}
     for row in car.itertuples():
         log = pd.read_parquet(
-            root / "results" / "runs" / "hpobench" / "car" / "valid_error" / row.optimizer / str(row.seed) / "trials.parquet"
+            root / "results" / "runs" / "workers_1" / "hpobench" / "car" / "valid_error" / row.optimizer / str(row.seed) / "trials.parquet"
         )
         assert row.test_regret == log["inc_regret"].iloc[-1] and len(log) == 15
     mean = car.groupby("optimizer")["test_regret"].mean()

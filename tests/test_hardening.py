@@ -510,7 +510,7 @@ TINY = {
     "optimizers": {"rs": {}, "re": {"population_size": 8, "sample_size": 3}},
     "importance_seeds": 1,
 }
-RUNS = "results/runs/nb201/cifar10/valid_error"  # one task's runs: {family}/{task}/{objectives}
+RUNS = "results/runs/workers_1/nb201/cifar10/valid_error"  # one task's runs: {family}/{task}/{objectives}
 
 
 def entry(**changes) -> list[dict]:
@@ -636,9 +636,9 @@ def test_results_dir_with_space_and_non_ascii_end_to_end(tmp_path: Path) -> None
     res = snakemake(root, "--cores", "2")
     assert res.returncode == 0, res.stderr[-3000:]
     results = root / "résultats" / "with space"
-    assert len(list((results / "runs").glob("*/*/*/*/*/run.json"))) == 4
+    assert len(list((results / "runs").glob("*/*/*/*/*/*/run.json"))) == 4
     assert (results / "figures" / "cd_diagram.png").is_file() and (
-        results / "logs" / "search" / "nb201" / "cifar10" / "valid_error" / "rs" / "seeds_0-1.log"
+        results / "logs" / "search" / "workers_1" / "nb201" / "cifar10" / "valid_error" / "rs" / "seeds_0-1.log"
     ).is_file()
     assert sorted(p.name for p in root.iterdir() if p.name not in (".snakemake", "résultats")) == sorted(
         ["Snakefile", "rules", "schemas", "profiles", "envs", "src", "config.yaml"]
@@ -655,7 +655,7 @@ def test_keep_going_failure_summary_then_analyse_what_finished(tmp_path: Path, d
     summary = lines[lines.index("nashpo: 1 job(s) failed:") :]
     line = next(x for x in summary if f"{RUNS}/smac_hb/seeds_0-1.json:" in x)  # one job searches seeds 0 and 1
     assert line.startswith("  FAILED search -> ")
-    assert "log results/logs/search/nb201/cifar10/valid_error/smac_hb/seeds_0-1.log: nashpo: error: smac_hb.eta=3" in line
+    assert "log results/logs/search/workers_1/nb201/cifar10/valid_error/smac_hb/seeds_0-1.log: nashpo: error: smac_hb.eta=3" in line
     assert any("allow_missing_runs=True" in x for x in summary)
     assert not (root / "results" / "aggregate").exists()  # nothing analysed yet
 

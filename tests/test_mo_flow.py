@@ -313,9 +313,9 @@ def test_dry_run_fans_out_and_refuses_a_bad_device(tmp_path: Path) -> None:
     stages = {"aggregate": 1, "stats": 1, "figures": 1, "transfer": 1, "importance": 1, "nb201_table": 1}
     assert counts == {"prepare_data": 2, "search": 12 + 2, "to_deepcave": 12 + 2, **stages, "all": 1}
     for path in (
-        "results/runs/nb201/cifar10/valid_error+latency_titan_rtx_1/nsga2/seeds_2-2.json",
-        "results/runs/hpolib/naval_propulsion/valid_loss+model_size/mo_rs/seeds_0-1.json",
-        "results/deepcave/nb201/cifar10/valid_error+latency_pixel3/mo_rs/seeds_0-1.json",
+        "results/runs/workers_1/nb201/cifar10/valid_error+latency_titan_rtx_1/nsga2/seeds_2-2.json",
+        "results/runs/workers_1/hpolib/naval_propulsion/valid_loss+model_size/mo_rs/seeds_0-1.json",
+        "results/deepcave/workers_1/nb201/cifar10/valid_error+latency_pixel3/mo_rs/seeds_0-1.json",
     ):
         assert path in out
     command = next(line for line in out.splitlines() if "run-chunk" in line and "titan_rtx_1/nsga2/seeds_2-2.json" in line)
@@ -324,10 +324,10 @@ def test_dry_run_fans_out_and_refuses_a_bad_device(tmp_path: Path) -> None:
     command = next(line for line in out.splitlines() if "analysis aggregate" in line)
     runs = command.split("--runs ")[1].split(" --out")[0].split()
     assert runs[:2] == [
-        "results/runs/nb201/cifar10/valid_error/re/seeds_0-1.json",
-        "results/runs/nb201/cifar10/valid_error/rs/seeds_0-1.json",
+        "results/runs/workers_1/nb201/cifar10/valid_error/re/seeds_0-1.json",
+        "results/runs/workers_1/nb201/cifar10/valid_error/rs/seeds_0-1.json",
     ]
-    assert len(runs) == 14 and "results/runs/hpolib/naval_propulsion/valid_loss+model_size/mo_rs/seeds_2-2.json" in runs
+    assert len(runs) == 14 and "results/runs/workers_1/hpolib/naval_propulsion/valid_loss+model_size/mo_rs/seeds_2-2.json" in runs
 
     set_config(root, lambda c: c["tasks"][1]["objectives"].append(["valid_error", "latency:pixel9"]))
     res = snakemake(root, "-n")
@@ -353,11 +353,11 @@ def mo_done(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.mark.slow
 def test_end_to_end_mo_part(mo_done: Path) -> None:
     results = mo_done / "results"
-    runs = sorted(results.glob("runs/nb201/cifar10/valid_error+latency_pixel3/*/*/run.json"))
+    runs = sorted(results.glob("runs/workers_1/nb201/cifar10/valid_error+latency_pixel3/*/*/run.json"))
     assert len(runs) == 4
     record = json.loads(runs[0].read_text())
     assert record["multi_objective"] and [o["column"] for o in record["objectives"]] == ["valid_error", "latency_pixel3"]
-    assert len(list(results.glob("deepcave/nb201/cifar10/*+*/*/[0-9]*"))) == 4
+    assert len(list(results.glob("deepcave/workers_1/nb201/cifar10/*+*/*/[0-9]*"))) == 4
     aggregate, analysis, figures = (results / stage / "multi_objective" for stage in ("aggregate", "stats", "figures"))
     finals = pd.read_csv(aggregate / "finals.csv")
     assert sorted(finals["optimizer"].unique()) == ["mo_rs", "nsga2"] and len(finals) == 4
@@ -378,7 +378,7 @@ def test_stages_write_the_same_tables_with_one_group_at_a_time(mo_done: Path, tm
     from nashpo.analysis.study import aggregate_study, stats_study
 
     results = mo_done / "results"
-    manifests = sorted(results.glob("runs/*/*/*/*/seeds_*.json"))
+    manifests = sorted(results.glob("runs/*/*/*/*/*/seeds_*.json"))
     cwd = os.getcwd()
     os.chdir(mo_done)  # manifests name their runs relative to the study's folder
     try:

@@ -93,17 +93,17 @@ def done(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def test_end_to_end_outputs(done: Path) -> None:
     results = done / "results"
-    assert len(list((results / "runs").glob("*/*/*/*/*/run.json"))) == 8
-    assert len(list((results / "deepcave").glob("*/*/*/*/*/trials.csv"))) == 8
+    assert len(list((results / "runs").glob("*/*/*/*/*/*/run.json"))) == 8
+    assert len(list((results / "deepcave").glob("*/*/*/*/*/*/trials.csv"))) == 8
     for stem in ("anytime_time", "anytime_evals", "final_regret", "rank_over_time", "cd_diagram", "transfer_heatmap", "edge_importance"):
         assert (results / "figures" / f"{stem}.png").stat().st_size > 5000
         assert (results / "figures" / f"{stem}.rst").read_text().strip()
-    assert (results / "logs" / "search" / "nb201" / "cifar10" / "valid_error" / "rs" / "seeds_0-1.log").is_file()
-    manifest = json.loads((results / "runs" / "nb201" / "cifar10" / "valid_error" / "rs" / "seeds_0-1.json").read_text())
+    assert (results / "logs" / "search" / "workers_1" / "nb201" / "cifar10" / "valid_error" / "rs" / "seeds_0-1.log").is_file()
+    manifest = json.loads((results / "runs" / "workers_1" / "nb201" / "cifar10" / "valid_error" / "rs" / "seeds_0-1.json").read_text())
     assert [r["seed"] for r in manifest["runs"]] == [0, 1]  # one job, one process, one folder per seed
     assert [r["run"] for r in manifest["runs"]] == [
-        "results/runs/nb201/cifar10/valid_error/rs/0",
-        "results/runs/nb201/cifar10/valid_error/rs/1",
+        "results/runs/workers_1/nb201/cifar10/valid_error/rs/0",
+        "results/runs/workers_1/nb201/cifar10/valid_error/rs/1",
     ]
     table = (results / "nb201_table" / "nb201_table.md").read_text()
     assert "| REA " in table and "| rs " in table and "Dong & Yang" in table
@@ -148,7 +148,7 @@ def test_rerun_only_what_changed(done: Path, tmp_path: Path) -> None:
     _edit_config(root, lambda c: c["tasks"][0].update(seeds=3))
     assert planned(root) == {"search": 4, "to_deepcave": 4, **no_importance}
     assert snakemake(root, "--cores", "2").returncode == 0
-    runs = root / "results" / "runs" / "nb201" / "cifar10" / "valid_error" / "rs"
+    runs = root / "results" / "runs" / "workers_1" / "nb201" / "cifar10" / "valid_error" / "rs"
     stamps = {p.name: p.stat().st_mtime_ns for p in runs.iterdir()}
     # seed 3 joins chunk 2-2, which becomes 2-3: only that chunk reruns
     _edit_config(root, lambda c: c["tasks"][0].update(seeds={"start": 0, "count": 4}))  # the same seeds 0..3 as seeds: 4
@@ -173,6 +173,75 @@ def test_rerun_only_what_changed(done: Path, tmp_path: Path) -> None:
     assert planned(root) == {"figures": 1, "all": 1}
 
 
+def test_adding_a_worker_count_runs_only_its_chunks(done: Path, tmp_path: Path) -> None:
+    """`workers: [1, 4]` fans the searches out like seeds: K = 4 adds its chunks and their exports under
+    workers_4/ and the analysis stages that read every run; the K = 1 chunks, NB201's importance and
+    table (one-worker runs only) are untouched. re stays at K = 1 (`workers_by_optimizer`)."""
+    import shlex
+
+    root = tmp_path / "study"
+    shutil.copytree(done, root, symlinks=True)  # keeps mtimes
+    one = root / "results" / "runs" / "workers_1"
+    before = {p: p.stat().st_mtime_ns for p in sorted(one.rglob("*")) if p.is_file()}
+    _edit_config(root, lambda c: c["tasks"][0].update(workers=[1, 4], workers_by_optimizer={"re": [1]}))
+    stages = {"aggregate": 1, "stats": 1, "transfer": 1, "figures": 1, "all": 1}
+    assert planned(root) == {"search": 2, "to_deepcave": 2, **stages}  # rs on cifar10 and cifar100
+    res = snakemake(root, "-n", "-p", "--cores", "1")
+    commands = [shlex.split(line.split("Shell command: ", 1)[1]) for line in res.stdout.splitlines() if "Shell command: " in line]
+    chunks = [c for c in commands if "run-chunk" in c]
+    assert len(chunks) == 2 and all(c[c.index("--workers") + 1] == "4" and c[c.index("--optimizer") + 1] == "rs" for c in chunks)
+    assert sorted(c[c.index("--manifest") + 1] for c in chunks) == [
+        f"results/runs/workers_4/nb201/{task}/valid_error/rs/seeds_0-1.json" for task in ("cifar10", "cifar100")
+    ]
+    exports = [f"results/deepcave/workers_4/nb201/{task}/valid_error/rs/seeds_0-1.json" for task in ("cifar10", "cifar100")]
+    res = snakemake(root, "--cores", "2", *exports)  # the search and export targets (the analysis of K > 1 is its own stage)
+    assert res.returncode == 0, res.stderr[-3000:]
+    assert {p: p.stat().st_mtime_ns for p in sorted(one.rglob("*")) if p.is_file()} == before  # K = 1: not rerun
+    assert planned(root, *exports) == {}  # a no-op rerun of those targets does nothing
+    assert planned(root) == stages
+    four = root / "results" / "runs" / "workers_4" / "nb201"
+    for task in ("cifar10", "cifar100"):
+        for seed in (0, 1):
+            record = json.loads((four / task / "valid_error" / "rs" / str(seed) / "run.json").read_text())
+            trials = read_trials(four / task / "valid_error" / "rs" / str(seed))
+            single = read_trials(one / "nb201" / task / "valid_error" / "rs" / str(seed))
+            assert record["workers"] == 4 and set(trials["worker"]) == {0, 1, 2, 3}
+            assert (len(trials) == 20) if task == "cifar10" else (len(trials) > len(single))  # max_evals 20; 2,000 simulated s
+            assert (
+                root / "results" / "deepcave" / "workers_4" / "nb201" / task / "valid_error" / "rs" / str(seed) / "trials.csv"
+            ).is_file()
+    assert not (root / "results" / "runs" / "workers_4" / "nb201" / "cifar10" / "valid_error" / "re").exists()
+
+
+def test_an_optimizer_without_parallel_support_is_refused_for_k_above_1(tmp_path: Path) -> None:
+    """A plug-in without a `parallel` declaration (one worker only) cannot get K > 1: one line naming the
+    field and the way out; with workers_by_optimizer {mine: [1]} the study plans."""
+    cfg = cifar10_only(TINY)
+    cfg["optimizers"] = {"rs": {}, "mine": {"class": "nashpo_testopt.greedy:GreedyLocalSearch"}}
+    cfg["tasks"][0]["workers"] = [1, 4]
+    root = checkout(tmp_path, cfg)
+    shutil.copytree(REPO / "tests" / "plugins" / "nashpo_testopt", root / "nashpo_testopt")
+    res = snakemake(root, "-n", "--cores", "1")
+    assert res.returncode != 0 and config_lines(res) == [
+        "config: tasks[0].workers=[1, 4]: mine declares parallel = 'none' (one worker only); give it workers_by_optimizer: {mine: [1]}"
+    ]
+    assert not (root / "results").exists()
+    _edit_config(root, lambda c: c["tasks"][0].update(workers_by_optimizer={"mine": [1]}))
+    assert planned(root)["search"] == 3  # rs at K = 1 and 4, mine at K = 1
+    _edit_config(root, lambda c: c["tasks"][0].update(workers_by_optimizer={"mine": [1, 4]}))
+    res = snakemake(root, "-n", "--cores", "1")
+    assert res.returncode != 0 and config_lines(res) == [
+        "config: tasks[0].workers_by_optimizer.mine=[1, 4]: mine declares parallel = 'none' (one worker only); give it workers_by_optimizer: {mine: [1]}"
+    ]
+
+
+def test_worker_cap_is_the_runners(tmp_path: Path) -> None:
+    from nashpo.runner.workers import MAX_WORKERS
+
+    schema = yaml.safe_load((REPO / "schemas" / "config.schema.yaml").read_text())
+    assert schema["$defs"]["workers"]["items"]["maximum"] == MAX_WORKERS
+
+
 def test_cores_1_and_2_give_identical_results(done: Path, tmp_path: Path) -> None:
     root = checkout(tmp_path)
     assert snakemake(root, "--cores", "1").returncode == 0
@@ -193,11 +262,11 @@ def test_sigkill_then_rerun_completes_identically(done: Path, tmp_path: Path) ->
         [SNAKEMAKE, "--cores", "2"], cwd=root, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True
     )
     deadline = time.time() + 300
-    while time.time() < deadline and len(list((root / "results" / "runs").glob("*/*/*/*/*/run.json"))) < 3:
+    while time.time() < deadline and len(list((root / "results" / "runs").glob("*/*/*/*/*/*/run.json"))) < 3:
         time.sleep(0.2)
     os.killpg(proc.pid, signal.SIGKILL)
     proc.wait()
-    assert len(list((root / "results" / "runs").glob("*/*/*/*/*/run.json"))) < 8  # killed mid-run
+    assert len(list((root / "results" / "runs").glob("*/*/*/*/*/*/run.json"))) < 8  # killed mid-run
     assert snakemake(root, "--unlock").returncode == 0  # a SIGKILL leaves Snakemake's lock behind
     res = snakemake(root, "--cores", "2")  # the default profile sets rerun-incomplete
     assert res.returncode == 0, res.stderr[-3000:]
@@ -219,11 +288,11 @@ def test_sigkill_during_export_stage_then_rerun_completes_identically(done: Path
     )
     exports = root / "results" / "deepcave"
     deadline = time.time() + 300
-    while time.time() < deadline and not (writing := list(exports.glob("*/*/*/*/.*.tmp*"))):  # an export is being written
+    while time.time() < deadline and not (writing := list(exports.glob("*/*/*/*/*/.*.tmp*"))):  # an export is being written
         time.sleep(0.005)
     os.killpg(proc.pid, signal.SIGKILL)
     proc.wait()
-    assert writing and len(list(exports.glob("*/*/*/*/*/trials.csv"))) < 8  # killed mid-export
+    assert writing and len(list(exports.glob("*/*/*/*/*/*/trials.csv"))) < 8  # killed mid-export
     assert snakemake(root, "--unlock").returncode == 0
     res = snakemake(root, "--cores", "2")
     assert res.returncode == 0, res.stderr[-3000:]
@@ -240,13 +309,15 @@ def test_keep_going_with_a_broken_optimizer(tmp_path: Path) -> None:
     res = snakemake(root, "--cores", "2", "--keep-going")
     out = res.stdout + res.stderr
     assert res.returncode != 0
-    runs = root / "results" / "runs" / "nb201" / "cifar10" / "valid_error"
+    runs = root / "results" / "runs" / "workers_1" / "nb201" / "cifar10" / "valid_error"
     assert len(list((runs / "rs").glob("*/run.json"))) == 2
     assert not (runs / "smac_hb" / "0").exists()
     assert "Error in rule search" in out and "smac_hb/seeds_0-1.json" in out
     assert (
         "smac_hb.eta=3: all Hyperband rungs map to [200]"
-        in (root / "results" / "logs" / "search" / "nb201" / "cifar10" / "valid_error" / "smac_hb" / "seeds_0-1.log").read_text()
+        in (
+            root / "results" / "logs" / "search" / "workers_1" / "nb201" / "cifar10" / "valid_error" / "smac_hb" / "seeds_0-1.log"
+        ).read_text()
     )
 
 
@@ -257,7 +328,7 @@ def test_generic_cluster_executor_end_to_end(tmp_path: Path) -> None:
         root, "--executor", "cluster-generic", "--cluster-generic-submit-cmd", "./local_submit.sh", "--jobs", "2", "--latency-wait", "10"
     )
     assert res.returncode == 0, res.stderr[-3000:]
-    assert len(list((root / "results" / "runs").glob("*/*/*/*/*/run.json"))) == 4
+    assert len(list((root / "results" / "runs").glob("*/*/*/*/*/*/run.json"))) == 4
     assert (root / "results" / "figures" / "cd_diagram.png").is_file()
 
 
@@ -310,7 +381,7 @@ def test_chunk_rules_quote_config_values(tmp_path: Path) -> None:
     assert lines, res.stdout[-3000:]
     for line in lines:
         words = shlex.split(line)
-        assert "my results/runs/nb201/cifar10/valid_error/re/seeds_0-1.json" in words or "my results/nb201_table" in words
+        assert "my results/runs/workers_1/nb201/cifar10/valid_error/re/seeds_0-1.json" in words or "my results/nb201_table" in words
     chunk = shlex.split(next(line for line in lines if "run-chunk" in line))
     hp = chunk[chunk.index("--hp") + 1]
     assert yaml.safe_load(hp) == {"population_size": 8, "tournament": "with_replacement"}  # the JSON word arrives whole
@@ -328,6 +399,7 @@ def test_config_checks_cached_until_config_or_code_changes(tmp_path: Path) -> No
     assert stamp["traits"]["optimizers"]["rs"] == {
         "multi_objective": False,
         "multi_fidelity": False,
+        "parallel": "async",
         "adapter": ["src/nashpo/optimizers/rs.py"],
     }
     assert stamp["traits"]["families"]["nb201"]["sources"] == ["src/nashpo/benchmarks/nb201.py"]
@@ -377,14 +449,14 @@ def mixed_done(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def test_mixed_study_runs_every_task_through_the_one_pipeline(mixed_done: Path) -> None:
     runs = mixed_done / "results" / "runs"
-    assert sorted(str(p.parent.parent.relative_to(runs)) for p in runs.glob("*/*/*/*/0/run.json")) == [
-        "hpolib/naval_propulsion/valid_loss+model_size/nsga2",
-        "hpolib/naval_propulsion/valid_loss/re",
-        "hpolib/naval_propulsion/valid_loss/rs",
-        "nb201/cifar10/valid_error/re",
-        "nb201/cifar10/valid_error/rs",
+    assert sorted(str(p.parent.parent.relative_to(runs)) for p in runs.glob("*/*/*/*/*/0/run.json")) == [
+        "workers_1/hpolib/naval_propulsion/valid_loss+model_size/nsga2",
+        "workers_1/hpolib/naval_propulsion/valid_loss/re",
+        "workers_1/hpolib/naval_propulsion/valid_loss/rs",
+        "workers_1/nb201/cifar10/valid_error/re",
+        "workers_1/nb201/cifar10/valid_error/rs",
     ]
-    assert len(list((mixed_done / "results" / "deepcave").glob("*/*/*/*/[0-9]*/trials.csv"))) == 10
+    assert len(list((mixed_done / "results" / "deepcave").glob("*/*/*/*/*/[0-9]*/trials.csv"))) == 10
     for path in (
         "stats/summary/summary_table.csv",
         "stats/hpolib/wilcoxon.csv",
@@ -475,9 +547,9 @@ def test_a_new_family_is_one_file_and_its_registration(tmp_path: Path) -> None:
     res = snakemake(root, "--cores", "2", env=env)
     assert res.returncode == 0, res.stderr[-3000:]
     results = root / "results"
-    assert sorted(str(p.parent.relative_to(results / "runs")) for p in (results / "runs").glob("*/*/*/*/*/run.json")) == sorted(
+    assert sorted(str(p.parent.relative_to(results / "runs")) for p in (results / "runs").glob("*/*/*/*/*/*/run.json")) == sorted(
         [
-            f"toygrid/{task}/{objectives}/{o}/{seed}"
+            f"workers_1/toygrid/{task}/{objectives}/{o}/{seed}"
             for task, objectives, opts in (
                 ("bowl", "valid_error", ("re", "rs")),
                 ("bowl", "valid_error+size", ("nsga2",)),
@@ -492,7 +564,7 @@ def test_a_new_family_is_one_file_and_its_registration(tmp_path: Path) -> None:
     finals = pd.read_parquet(results / "aggregate" / "toygrid" / "per_run_final.parquet")
     assert len(finals) == 8
     for row in finals.itertuples():
-        trials = read_trials(results / "runs" / "toygrid" / row.task / "valid_error" / row.optimizer / str(row.seed))
+        trials = read_trials(results / "runs" / "workers_1" / "toygrid" / row.task / "valid_error" / row.optimizer / str(row.seed))
         assert trials["sim_time"].iloc[-1] <= 1200
         assert row.valid_regret == pytest.approx(trials["objective"].min() - TOY_OPTIMUM[row.task])
     for path in (
@@ -503,14 +575,14 @@ def test_a_new_family_is_one_file_and_its_registration(tmp_path: Path) -> None:
     ):
         assert (results / path).is_file(), path
     # DeepCAVE opens the exports; its plugins run on them
-    run = load_export(results / "deepcave" / "toygrid" / "ridge" / "valid_error" / "re" / "0")
-    trials = read_trials(results / "runs" / "toygrid" / "ridge" / "valid_error" / "re" / "0")
+    run = load_export(results / "deepcave" / "workers_1" / "toygrid" / "ridge" / "valid_error" / "re" / "0")
+    trials = read_trials(results / "runs" / "workers_1" / "toygrid" / "ridge" / "valid_error" / "re" / "0")
     assert len(run.history) == trials["code"].nunique()
     assert sorted(run.configspace.keys()) == ["activation", "depth", "width"]
     assert run.meta["benchmark"] == "toygrid" and run.meta["dataset"] == "ridge"
     curve = run_plugin("cost_over_time", run)
     assert curve.outputs
-    mo = load_export(results / "deepcave" / "toygrid" / "bowl" / "valid_error+size" / "nsga2" / "1")
+    mo = load_export(results / "deepcave" / "workers_1" / "toygrid" / "bowl" / "valid_error+size" / "nsga2" / "1")
     assert [o.name for o in mo.get_objectives()][:2] == ["valid_error", "size"]
     # reruns: nothing; editing the family's file reruns its tables, searches, exports and the analysis
     assert planned(root, env=env) == {}
@@ -536,6 +608,22 @@ def test_a_new_family_is_one_file_and_its_registration(tmp_path: Path) -> None:
             "config: tasks[0].optimizers='rs': is single-objective; the task has several objectives",
         ),
         (lambda c: c["tasks"][0]["budget"]["per_task"].pop("cifar100"), "config: tasks[0].budget.per_task.cifar100=None: is missing"),
+        (lambda c: c["tasks"][0].update(workers=[1, 0]), "config: tasks[0].workers[1]=0: is less than the minimum of 1"),
+        (lambda c: c["tasks"][0].update(workers=[1, -4]), "config: tasks[0].workers[1]=-4: is less than the minimum of 1"),
+        (lambda c: c["tasks"][0].update(workers=[1, 2.5]), "config: tasks[0].workers[1]=2.5: is not of type 'integer'"),
+        (lambda c: c["tasks"][0].update(workers=[1, 4.0]), "config: tasks[0].workers[1]=4.0: must be an integer in 1..256"),
+        (lambda c: c["tasks"][0].update(workers=[1, 257]), "config: tasks[0].workers[1]=257: is greater than the maximum of 256"),
+        (lambda c: c["tasks"][0].update(workers=[1, 4, 4]), "config: tasks[0].workers=[1, 4, 4]: has non-unique elements"),
+        (lambda c: c["tasks"][0].update(workers=4), "config: tasks[0].workers=4: is not of type 'array'"),
+        (lambda c: c["tasks"][0].update(workers=[4, 16]), "config: tasks[0].workers=[4, 16]: must include 1 (the one-worker runs"),
+        (
+            lambda c: c["tasks"][0].update(workers=[1, 4], workers_by_optimizer={"tpe": [1]}),
+            "config: tasks[0].workers_by_optimizer.tpe=[1]: is not in the top-level optimizers (re, rs)",
+        ),
+        (
+            lambda c: c["tasks"][0].update(workers=[1, 4], workers_by_optimizer={"re": [1, 16]}),
+            "config: tasks[0].workers_by_optimizer.re=[1, 16]: 16 is not in the entry's workers [1, 4]",
+        ),
         (
             lambda c: c["tasks"].append(
                 {"family": "hpolib", "tasks": ["naval_propulsion"], "protocol": "proxy", "budget": {"max_evals": 5}, "seeds": 2}
@@ -553,6 +641,16 @@ def test_a_new_family_is_one_file_and_its_registration(tmp_path: Path) -> None:
         "optimizer_not_listed",
         "does_not_fit",
         "budget_missing",
+        "workers_0",
+        "workers_negative",
+        "workers_not_integer",
+        "workers_float_integer",
+        "workers_above_cap",
+        "workers_duplicate",
+        "workers_not_a_list",
+        "workers_without_1",
+        "workers_by_optimizer_unknown",
+        "workers_by_optimizer_not_a_subset",
         "protocol_without_fidelities",
     ],
 )
