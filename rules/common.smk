@@ -89,10 +89,10 @@ EXPORT_CODE = [SRC / "export" / "deepcave.py", SRC / "export" / "chunk.py"]
 ANALYSIS_CORE = [SRC / "analysis" / m for m in ("runs.py", "curves.py", "io.py")]  # the one path every analysis uses
 # aggregate, stats and figures of every task: the stages and the groups' modules they call
 ANALYSIS_THREADS = 4  # groups of tasks a stage analyses at once (Snakemake caps it at --cores)
-STAGE_CODE = [*ANALYSIS_CORE, *(SRC / "analysis" / m for m in ("study.py", "families.py", "mo.py", "mo_figures.py", "stats.py"))]
+STAGE_CODE = [*ANALYSIS_CORE, *(SRC / "analysis" / m for m in ("study.py", "families.py", "mo.py", "mo_figures.py", "stats.py", "parallel.py"))]
 AGGREGATE_CODE = [*STAGE_CODE, SRC / "analysis" / "aggregate.py"]
 STATS_CODE = STAGE_CODE
-FIGURES_CODE = [*STAGE_CODE, SRC / "analysis" / "figures.py"]
+FIGURES_CODE = [*STAGE_CODE, SRC / "analysis" / "figures.py", SRC / "analysis" / "parallel_figures.py"]
 TRANSFER_CODE = [SRC / "analysis" / "transfer.py"]
 IMPORTANCE_CODE = [SRC / "analysis" / "importance.py"]
 NB201_TABLE_CODE = [SRC / "analysis" / "nb201_table.py"]
