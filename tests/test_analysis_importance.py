@@ -45,6 +45,8 @@ def write_run(folder: Path, optimizer: str, seed: int, codes: list[int], epochs:
         "valid_acc": [100 - e for e in err],
         "cost": cost,
         "sim_time": np.cumsum(cost),
+        "start_time": np.cumsum(cost) - cost,
+        "worker": 0,
         "opt_time": 0.0,
         "origin": "random",
         "status": "SUCCESS",

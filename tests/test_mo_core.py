@@ -383,7 +383,7 @@ def test_front_command(data_dir: Path, cifar10) -> None:
     front12 = true_front("nb201", cifar10, parse_objectives("nb201", PIXEL3), 12)
     assert got["fidelity"] == 12 and [p["code"] for p in got["points"]] == front12.codes.tolist()
     res = nashpo(data_dir, "front", "--dataset", "cifar10", "--objectives", "valid_error")
-    assert res.returncode == 2 and "a front needs two objectives" in res.stderr
+    assert res.returncode == 2 and "a front needs at least two objectives" in res.stderr
 
 
 # ------------------------------------------------------------------ DeepCAVE

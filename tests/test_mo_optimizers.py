@@ -49,6 +49,7 @@ SEED = 3
 PARALLEL = 4
 PAPERS = {
     "nsga2": "Deb",
+    "nsga3": "Deb & Jain",
     "linas": "2202.12934",
     "parego": "Knowles",
     "motpe": "Ozaki",

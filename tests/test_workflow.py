@@ -399,6 +399,7 @@ def test_config_checks_cached_until_config_or_code_changes(tmp_path: Path) -> No
     assert stamp["traits"]["optimizers"]["rs"] == {
         "multi_objective": False,
         "multi_fidelity": False,
+        "max_objectives": None,
         "parallel": "async",
         "adapter": ["src/nashpo/optimizers/rs.py"],
     }
