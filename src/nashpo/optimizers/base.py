@@ -33,6 +33,7 @@ class TrialValue:
     time: float  # simulated training seconds
     status: str = "SUCCESS"
     costs: tuple[float, ...] = ()  # multi-objective runs: every minimised objective, in the run's objective order
+    start_time: float | None = None  # the trial's start on the runner's simulated clock (None: not given)
 
 
 class Optimizer(ABC):

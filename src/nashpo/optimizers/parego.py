@@ -85,7 +85,7 @@ class SMACMultiObjective(SMACAskTell):
 
     def tell(self, info: TrialInfo, value: TrialValue) -> None:
         costs = costs_of(value, self.objectives)
-        start, end = self.simulated_span(info, value)
+        start, end = self.simulated_span(value)
         result = SmacTrialValue(
             cost=costs.tolist(),
             time=value.time,

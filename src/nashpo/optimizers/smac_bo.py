@@ -12,8 +12,8 @@ Parallel workers (``parallel = "async"``): SMAC's own parallel mode, ask without
 ``Intensifier.__iter__``: ``get_running_configs``) while its config selector fits the model on the
 results in (the runhistory encoder leaves running trials out); SMAC's Dask runner asks whenever a
 worker is free, as the runner does here, and tells results in the order they end. SMAC's
-``starttime``/``endtime`` are the trial's start and end on the simulated clock: a trial starts at
-the end of the result told last before it was asked (the runner asks when a result frees a worker).
+``starttime``/``endtime`` are the trial's start and end on the runner's simulated clock
+(``TrialValue.start_time``).
 
 Logging: SMAC's ``logging_level`` option reconfigures the root logger, so it is switched off and only
 the ``smac`` logger is quietened (to ERROR) while the optimizer is open.
@@ -66,8 +66,7 @@ class SMACAskTell(Optimizer):
         logger = logging.getLogger(SMAC_LOGGER)
         self._smac_log_level = logger.level
         logger.setLevel(logging.ERROR)
-        self._clock = 0.0  # simulated end of the last result told: where the next asked trial starts
-        self._started: dict[int, float] = {}  # id of a pending SMAC trial -> its simulated start (set at every ask)
+        self._clock = 0.0  # end of the last result told: a trial's start when the caller gives none
 
     def random_forest(self, scenario: Scenario) -> RandomForest:
         """The facade's random forest (``HyperparameterOptimizationFacade.get_model`` values), made cheaper
@@ -130,18 +129,18 @@ class SMACAskTell(Optimizer):
         info = self.smac.ask()
         if info.config.origin is None:  # SMAC's config selector samples one at random while its model has no data
             info.config.origin = NO_MODEL_ORIGIN
-        self._started[id(info)] = self._clock
         return TrialInfo(info.config, self.epochs_of(info), origin=info.config.origin, token=info)
 
-    def simulated_span(self, info: TrialInfo, value: TrialValue) -> tuple[float, float]:
-        """The told trial's start and end on the simulated clock (one worker: end to end)."""
-        start = self._started.pop(id(info.token), self._clock)
+    def simulated_span(self, value: TrialValue) -> tuple[float, float]:
+        """The told trial's start and end on the simulated clock: the runner's, or end to end for a
+        caller that tells results one after the other without a start."""
+        start = self._clock if value.start_time is None else value.start_time
         end = start + value.time
         self._clock = max(self._clock, end)
         return start, end
 
     def tell(self, info: TrialInfo, value: TrialValue) -> None:
-        start, end = self.simulated_span(info, value)
+        start, end = self.simulated_span(value)
         result = SmacTrialValue(
             cost=value.cost,
             time=value.time,

@@ -52,8 +52,9 @@ def run_chunk(
 
         parse_objectives(benchmark, objectives)
     family = get_family(benchmark)
-    check_fidelity_support(family, optimizer, get_optimizer_class(optimizer))  # one clear line before any seed runs
-    check_parallel_support(optimizer, get_optimizer_class(optimizer), workers)
+    cls = get_optimizer_class(optimizer)
+    check_fidelity_support(family, optimizer, cls)  # one clear line before any seed runs
+    check_parallel_support(optimizer, cls, workers)
     table = family.load(dataset, data_dir)
     runs_dir = Path(runs_dir)
     runs = []

@@ -15,7 +15,7 @@ import platform
 import sys
 import time
 from collections.abc import Sequence
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from importlib import metadata
 from pathlib import Path
 from typing import Any, Protocol, TextIO
@@ -296,7 +296,7 @@ def search_loop(
     show = tracker.progress(progress)
     batch = workers > 1 and cls.parallel == "batch"
     pool = Workers(workers)
-    now = sim = 0.0
+    now = 0.0  # the simulated clock: the end of the last trial told
     asked = n = 0
     cancelled: list[dict[str, Any]] = []
     while True:
@@ -322,8 +322,8 @@ def search_loop(
         if not pool.running:
             break
         for trial in pool.finish_next():
-            now = sim = trial.end
-            value = tracker.value(trial.code, trial.res, trial.cost)
+            now = trial.end
+            value = replace(tracker.value(trial.code, trial.res, trial.cost), start_time=trial.start)
             t1 = time.perf_counter()
             opt.tell(trial.info, value)
             opt_time = trial.t_ask + time.perf_counter() - t1
@@ -332,12 +332,12 @@ def search_loop(
             row.update(tracker.observe(n, trial.code, trial.info.epochs, value))
             log.append(row)
             n += 1
-            show(n, sim)
+            show(n, now)
     stop = cancelled[0] if cancelled else {"reason": "budget reached"}
     clock.lap("loop")
     opt.close()
     clock.lap("close")
-    show(n, sim, force=True)
+    show(n, now, force=True)
     view.finish(log)
     log.write(tmp / TRIALS_FILE)
     record = {
@@ -349,7 +349,7 @@ def search_loop(
         "noise": noise,
         "budget": asdict(budget),
         "n_trials": n,
-        "sim_time": sim,
+        "sim_time": now,
         "workers": workers,
         "stop": stop,
         "cancelled": [{k: v for k, v in c.items() if k != "reason"} for c in cancelled],
