@@ -219,6 +219,24 @@ def entry_workers(entry, where, optimizers):
     return sorted(workers), {o: sorted(ks) for o, ks in own.items()}
 
 
+def entry_seeds_by_workers(entry, where, workers, n_seeds):
+    """{K: n} (`seeds_by_workers`): at these K > 1 the first n of each optimizer's seeds only."""
+    from nashpo.errors import InputError
+
+    out = {}
+    for key, n in (entry.get("seeds_by_workers") or {}).items():
+        field = f"{where}.seeds_by_workers.{key}"
+        k = key if isinstance(key, int) else int(key) if str(key).isdigit() else None
+        if k is None or k not in workers:
+            raise InputError(field, n, f"{key!r} is not one of the entry's workers {workers}")
+        if k == 1:
+            raise InputError(field, n, "the one-worker runs always have the entry's seeds (every analysis reads them); list K > 1 only")
+        if n > n_seeds:
+            raise InputError(field, n, f"exceeds the entry's {n_seeds} seeds")
+        out[str(k)] = n  # string keys: the traits are cached as JSON
+    return out
+
+
 def check_parallel(where, chosen, workers, own, optimizers):
     """{optimizer: its K} of one objective set; an optimizer that cannot run with pending results
     (class `parallel = "none"`) is refused for K > 1 with one line."""
@@ -296,6 +314,7 @@ def check_tasks(optimizers):
             if o not in optimizers:
                 raise InputError(f"{where}.seeds_by_optimizer.{o}", n, f"is not in the top-level optimizers ({', '.join(optimizers)})")
         workers, own_workers = entry_workers(entry, where, optimizers)
+        seeds_by_workers = entry_seeds_by_workers(entry, where, workers, len(seeds))
         for objset, specs in sets:
             chosen = []
             for o in restricted or optimizers:
@@ -326,6 +345,7 @@ def check_tasks(optimizers):
                     "optimizers": {o: seeds[: n_by[o]] if o in n_by else seeds for o in chosen},
                     "workers": sorted({k for ks in by_workers.values() for k in ks}),  # every K of the search
                     "optimizer_workers": by_workers,  # {optimizer: its K}
+                    "seeds_by_workers": seeds_by_workers,  # {K: n}: the first n seeds at K
                 }
     return families, records
 
@@ -347,7 +367,7 @@ def check_all():
 def checked_config():
     from nashpo.config_cache import checked
 
-    return checked(config, SRC, check_all)
+    return checked(config, SRC, check_all, also=[Path(os.path.relpath(Path(workflow.basedir) / "rules" / "common.smk"))])
 
 
 TRAITS = checked_config()
@@ -399,8 +419,15 @@ def seed_chunks(seeds):
     return chunks(seeds, SEEDS_PER_JOB)
 
 
+def seeds_at(s, optimizer, k):
+    """The optimizer's seeds at K workers (`seeds_by_workers` keeps the first n at that K)."""
+    own = s["optimizers"][optimizer]
+    n = s["seeds_by_workers"].get(str(k))
+    return own if n is None else own[:n]
+
+
 def chunk_seeds(w):
-    found = seed_chunks(search_of(w)["optimizers"][w.optimizer]).get(w.chunk)
+    found = seed_chunks(seeds_at(search_of(w), w.optimizer, int(w.workers))).get(w.chunk)
     if found is None:
         raise ValueError(f"config: seeds {w.chunk} are not a chunk of {w.optimizer} on {w.family}/{w.task}/{w.objectives}")
     return ",".join(map(str, found))
@@ -468,11 +495,11 @@ def chunks_of(records, seeds=None, workers=None):
     them; `workers`: only the chunks searched with that K (default every K)."""
     out = []
     for s in records:
-        for o, own in s["optimizers"].items():
+        for o in s["optimizers"]:
             for k in s["optimizer_workers"][o]:
                 if workers is not None and k != workers:
                     continue
-                for c, members in seed_chunks(own).items():
+                for c, members in seed_chunks(seeds_at(s, o, k)).items():
                     if seeds is None or set(seeds) & set(members):
                         out.append((s, o, k, c, members))
     return out

@@ -2,7 +2,8 @@
 
 The checks import every optimizer class (SMAC, ConfigSpace, scipy: about 2 s). Their result (the
 optimizers' traits) is stored under ``.snakemake/nashpo/`` with a key made of the config and of
-the size and mtime of every package source file and plug-in module; any change checks again.
+the size and mtime of every package source file, plug-in module and workflow file that holds the
+checks (``rules/common.smk``); any change checks again.
 Light on purpose: no third-party imports.
 """
 
@@ -11,7 +12,7 @@ from __future__ import annotations
 import hashlib
 import importlib.util
 import json
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -37,9 +38,9 @@ def plugin_files(config: Mapping[str, Any]) -> list[str]:
     return out
 
 
-def config_key(config: Mapping[str, Any], package_dir: Path) -> str:
+def config_key(config: Mapping[str, Any], package_dir: Path, also: Sequence[Path] = ()) -> str:
     digest = hashlib.sha256(json.dumps(config, sort_keys=True, default=str).encode())
-    files = sorted(str(p) for p in Path(package_dir).rglob("*.py")) + plugin_files(config)
+    files = sorted(str(p) for p in Path(package_dir).rglob("*.py")) + plugin_files(config) + [str(p) for p in also]
     for name in files:
         try:
             st = Path(name).stat()
@@ -49,10 +50,12 @@ def config_key(config: Mapping[str, Any], package_dir: Path) -> str:
     return digest.hexdigest()
 
 
-def checked(config: Mapping[str, Any], package_dir: Path, check: Callable[[], Traits], stamp: Path = STAMP) -> Traits:
-    """``check()``'s traits, from the stamp when the key matches; else run it and store the result.
-    A failing check exits before anything is stored."""
-    key = config_key(config, package_dir)
+def checked(
+    config: Mapping[str, Any], package_dir: Path, check: Callable[[], Traits], stamp: Path = STAMP, also: Sequence[Path] = ()
+) -> Traits:
+    """``check()``'s traits, from the stamp when the key matches; else run it and store the result
+    (``also``: further files the key covers). A failing check exits before anything is stored."""
+    key = config_key(config, package_dir, also)
     try:
         saved = json.loads(Path(stamp).read_text())
         if saved.get("key") == key:
