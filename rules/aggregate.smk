@@ -15,6 +15,7 @@ rule aggregate:
         data_dir=lambda w, input: os.path.dirname(input.tables[0]) if input.tables else DATA_DIR,
         out=lambda w, output: os.path.dirname(output[0]),
         missing=lambda w: ["--missing", *missing_runs(NB201_RUNS)] if missing_runs(NB201_RUNS) else [],
+        pairs=attainment_pair_args(),
     conda:
         "../envs/environment.yml"
     log:
@@ -23,4 +24,4 @@ rule aggregate:
         f"{RESULTS}/benchmarks/analysis/aggregate.tsv"
     threads: ANALYSIS_THREADS
     shell:
-        "{params.nashpo} --data-dir {params.data_dir:q} analysis aggregate --runs {input.runs:q} {params.missing:q} --out {params.out:q} --jobs {threads} > {log:q} 2>&1"
+        "{params.nashpo} --data-dir {params.data_dir:q} analysis aggregate --runs {input.runs:q} {params.missing:q} {params.pairs:q} --out {params.out:q} --jobs {threads} > {log:q} 2>&1"

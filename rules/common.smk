@@ -237,6 +237,32 @@ def entry_seeds_by_workers(entry, where, workers, n_seeds):
     return out
 
 
+def entry_attainment_pair(entry, where, family, sets):
+    """`attainment_pair: [A, B]`: two objectives of every objective set of the entry, in the canonical
+    spelling (`latency:pixel3`), for the 2-D attainment surfaces and Pareto panels (default the first two)."""
+    from nashpo.errors import InputError
+
+    names = entry.get("attainment_pair")
+    if names is None:
+        return None
+    field = f"{where}.attainment_pair"
+    if all(len(specs) == 1 for _, specs in sets):
+        raise InputError(field, names, "is for multi-objective entries (give the entry objectives)")
+    pair = []
+    for name in names:
+        found = family.find_objective(name)
+        if found is None:
+            raise InputError(field, name, f"unknown for {entry['family']}; choose from {', '.join(family.objective_specs())}")
+        pair.append(found.spec)
+    if pair[0] == pair[1]:
+        raise InputError(field, names, "names one objective twice")
+    for _, specs in sets:
+        for spec in pair:
+            if spec not in specs:
+                raise InputError(field, spec, f"is not in the entry's objective set {specs}")
+    return pair
+
+
 def check_parallel(where, chosen, workers, own, optimizers):
     """{optimizer: its K} of one objective set; an optimizer that cannot run with pending results
     (class `parallel = "none"`) is refused for K > 1 with one line."""
@@ -315,6 +341,7 @@ def check_tasks(optimizers):
                 raise InputError(f"{where}.seeds_by_optimizer.{o}", n, f"is not in the top-level optimizers ({', '.join(optimizers)})")
         workers, own_workers = entry_workers(entry, where, optimizers)
         seeds_by_workers = entry_seeds_by_workers(entry, where, workers, len(seeds))
+        pair = entry_attainment_pair(entry, where, family, sets)
         for objset, specs in sets:
             chosen = []
             for o in restricted or optimizers:
@@ -346,6 +373,7 @@ def check_tasks(optimizers):
                     "workers": sorted({k for ks in by_workers.values() for k in ks}),  # every K of the search
                     "optimizer_workers": by_workers,  # {optimizer: its K}
                     "seeds_by_workers": seeds_by_workers,  # {K: n}: the first n seeds at K
+                    "attainment_pair": pair,  # [y, x] of its attainment surface (None: the first two)
                 }
     return families, records
 
@@ -613,7 +641,7 @@ MO_REPORT = "Multi-objective"
 SUMMARY_REPORT = "All tasks"
 NB201_AGGREGATE = ["per_run_final", "per_run_trajectories", "curves_time", "curves_evals", "summary", "oracle"]
 NB201_STATS = {"wilcoxon": ("parquet", "csv", "tex"), "friedman": ("parquet", "csv", "tex"), "nemenyi": ("parquet",), "ranks_over_time": ("parquet",), "summary_table": ("parquet", "tex")}
-MO_AGGREGATE = ["finals", "curves", "values_at", "front_points", "so_incumbents", "eaf", "true_fronts"]
+MO_AGGREGATE = ["finals", "curves", "values_at", "front_points", "so_incumbents", "eaf", "eaf_pairs", "true_fronts"]
 MO_STATS = {
     "summary_table": ("parquet", "csv", "tex", "rst"),
     "wilcoxon": ("parquet", "csv", "tex", "rst"),
@@ -629,6 +657,12 @@ MO_REPORT_TABLES = ("summary_table", "device_classes", "latency_saved", "wilcoxo
 def stage_runs():
     """Every search of the study, NB201's single-objective ones first (finished ones with allow_missing_runs)."""
     return (analysed_runs(NB201_RUNS) if NB201_RUNS else []) + search_manifests(FAMILY_RUNS) + search_manifests(MO_RUNS)
+
+
+def attainment_pair_args():
+    """`--attainment-pair TASK=A,B` for every multi-objective task whose entry chooses its pair."""
+    pairs = [f"{s['family']}/{s['task']}/{s['objectives']}={','.join(s['attainment_pair'])}" for s in MO_RUNS if s.get("attainment_pair")]
+    return ["--attainment-pair", *pairs] if pairs else []
 
 
 def mo_tables():

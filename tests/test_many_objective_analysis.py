@@ -85,3 +85,104 @@ def test_figures_of_many_objectives(study: tuple[list[Path], Path], data_dir: Pa
     assert {"front_pairs_nb201", "parallel_coordinates_nb201"} <= set(pngs)
     caption = (tmp_path / "mo" / "front_pairs_nb201.rst").read_text()
     assert "one panel per pair of objectives" in caption and "3 seeds" in caption
+
+
+CHOSEN = {"nb201/cifar10/valid_error+params+latency_pixel3": ("params", "latency:pixel3")}
+
+
+@pytest.fixture(scope="module")
+def chosen_tables(study: tuple[list[Path], Path], data_dir: Path) -> dict[str, pd.DataFrame]:
+    runs, _ = study
+    return mo.mo_aggregate_tables(runs, tables=mo.BenchmarkTables(data_dir), log=io.StringIO(), pairs=CHOSEN)
+
+
+def test_attainment_on_the_pair_chosen(chosen_tables: dict[str, pd.DataFrame]) -> None:
+    """`attainment_pair` (config) -> the surface of that pair's projection, in its own value columns;
+    a task without a choice keeps its first two."""
+    pairs = chosen_tables["eaf_pairs"].set_index("objectives")
+    assert pairs.loc["valid_error+params+latency_pixel3", mo.PAIR_COLUMNS].tolist() == [1, 2, "params", "latency_pixel3"]
+    assert pairs.loc["valid_error+latency_pixel3", mo.PAIR_COLUMNS].tolist() == [0, 1, "valid_error", "latency_pixel3"]
+    points, eaf = chosen_tables["front_points"], chosen_tables["eaf"]
+    key = "valid_error+params+latency_pixel3"
+    for optimizer in ("mo_rs", "nsga2"):
+        mine = points[(points["objectives"] == key) & (points["optimizer"] == optimizer)]
+        _, sets = np.unique(mine["seed"].to_numpy(), return_inverse=True)
+        want = np.asarray(moocore.eaf(mine[["f1", "f2"]].to_numpy(float), sets + 1, percentiles=[50]), float)[:, :-1]
+        want = want[np.lexsort(want.T[::-1])]
+        got = eaf[(eaf["objectives"] == key) & (eaf["optimizer"] == optimizer)]
+        assert len(got) == len(want) >= 1 and got["f0"].isna().all()
+        np.testing.assert_array_equal(got[["f1", "f2"]].to_numpy(), want)
+    two = eaf[eaf["objectives"] == "valid_error+latency_pixel3"]
+    assert two[["f0", "f1"]].notna().all().all() and two["f2"].isna().all()
+
+
+def test_pareto_panel_shows_the_chosen_pair(study: tuple[list[Path], Path], data_dir: Path, tmp_path: Path, monkeypatch) -> None:
+    runs, _ = study
+    data = mo.mo_tables(runs, tables=mo.BenchmarkTables(data_dir), log=io.StringIO(), pairs=CHOSEN)
+    drawn = {}
+
+    def keep(fig, out, stem, caption):
+        drawn[stem] = ({ax.get_title(): (ax.get_ylabel(), ax.get_xlabel()) for ax in fig.axes if ax.get_title()}, caption)
+
+    monkeypatch.setattr(mo.mo_figures.fg, "save", keep)
+    mo.mo_figures.pareto(data, tmp_path, "nb201")
+    labels, caption = drawn["pareto_nb201"]
+    assert sorted(labels.values()) == [
+        ("parameters (MB)", "latency on pixel3 (ms)"),  # the 3-objective task: params against the phone's latency
+        ("validation error (%)", "latency on pixel3 (ms)"),  # the pair task: its own two
+    ]
+    assert "attainment pair (attainment_pair in the config" in " ".join(caption.split())
+
+
+@pytest.mark.parametrize(
+    ("pairs", "line"),
+    [
+        (
+            {"nb201/cifar10/nope": ("valid_error", "params")},
+            "attainment_pair='nb201/cifar10/nope': is not a multi-objective task of these runs",
+        ),
+        (
+            {"nb201/cifar10/valid_error+params+latency_pixel3": ("valid_error", "latency:raspi4")},
+            "attainment_pair.nb201/cifar10/valid_error+params+latency_pixel3='latency:raspi4': is not an objective of the task",
+        ),
+        (
+            {"nb201/cifar10/valid_error+params+latency_pixel3": ("params", "params")},
+            "attainment_pair.nb201/cifar10/valid_error+params+latency_pixel3='params,params': names one objective twice",
+        ),
+    ],
+    ids=["unknown_task", "not_an_objective", "twice"],
+)
+def test_a_bad_attainment_pair_is_one_line(tables: dict[str, pd.DataFrame], pairs, line: str) -> None:
+    with pytest.raises(mo.InputError) as err:
+        mo.attainment_pairs(tables["finals"], pairs)
+    assert str(err.value).startswith(line), str(err.value)
+
+
+def test_attainment_pair_argument(tmp_path: Path) -> None:
+    assert mo.parse_pairs(["nb201/cifar10/valid_error+params+latency_pixel3=valid_error, latency:pixel3"]) == {
+        "nb201/cifar10/valid_error+params+latency_pixel3": ("valid_error", "latency:pixel3")
+    }
+    import subprocess
+    import sys
+
+    res = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "nashpo",
+            "analysis",
+            "mo",
+            "--runs",
+            str(tmp_path),
+            "--out",
+            str(tmp_path / "out"),
+            "--attainment-pair",
+            "valid_error",
+        ],
+        capture_output=True,
+        text=True,
+    )
+    assert res.returncode == 2 and res.stderr.strip().splitlines() == [
+        "nashpo: error: attainment_pair='valid_error': must be TASK=A,B (benchmark/task/objectives, then two of its objectives)"
+    ]
+    assert not (tmp_path / "out").exists()

@@ -350,6 +350,81 @@ def test_report_has_every_figure(done: Path) -> None:
     assert "nb201_table.csv" in html
 
 
+# NB201 cifar10 at K = 1 (4 seeds) and K = 4 (the first 3: seeds_by_workers), and a 3-objective task whose
+# attainment surfaces and Pareto panel show the error against the phone's latency (attainment_pair).
+WORKER_STUDY = {
+    "results_dir": "results",
+    "seeds_per_job": 2,
+    "tasks": [
+        {
+            "family": "nb201",
+            "tasks": ["cifar10"],
+            "protocol": "proxy",
+            "budget": {"max_sim_seconds": 3000},
+            "seeds": 4,
+            "workers": [1, 4],
+            "seeds_by_workers": {4: 3},
+        },
+        {
+            "family": "nb201",
+            "tasks": ["cifar10"],
+            "protocol": "proxy",
+            "objectives": [["valid_error", "params", "latency:pixel3"]],
+            "attainment_pair": ["valid_error", "latency:pixel3"],
+            "budget": {"max_evals": 20},
+            "seeds": 2,
+        },
+    ],
+    "optimizers": {"rs": {}, "re": {"population_size": 8, "sample_size": 3}, "mo_rs": {}},
+    "importance_seeds": 1,
+}
+
+
+def test_a_worker_study_through_the_report(tmp_path: Path) -> None:
+    """A study with K = 4 runs all the way: the first 3 seeds at K = 4, the parallel group's speed-up,
+    tests and rank correlation, its report section; the chosen attainment pair in the MO tables and
+    Pareto caption, and a changed pair reruns only the analysis."""
+    root = checkout(tmp_path, WORKER_STUDY)
+    res = snakemake(root, "--cores", "2", timeout=1500)
+    assert res.returncode == 0, res.stderr[-3000:]
+    results = root / "results"
+    four = results / "runs" / "workers_4" / "nb201" / "cifar10" / "valid_error"
+    for optimizer in ("rs", "re"):
+        assert sorted(p.name for p in (four / optimizer).iterdir() if p.is_dir()) == ["0", "1", "2"]
+        assert sorted(p.name for p in (four / optimizer).glob("seeds_*.json")) == ["seeds_0-1.json", "seeds_2-3.json"]
+        assert json.loads((four / optimizer / "seeds_2-3.json").read_text())["seeds"] == [2]
+    speedup = pd.read_csv(results / "stats" / "parallel" / "speedup.csv")
+    assert sorted(zip(speedup["optimizer"], speedup["workers"], speedup["n_seeds"])) == [
+        ("re", 1, 4),
+        ("re", 4, 3),
+        ("rs", 1, 4),
+        ("rs", 4, 3),
+    ]
+    k1 = speedup[speedup["workers"] == 1]
+    assert (k1["speedup"] == 1.0).all()
+    rs4 = speedup[(speedup["optimizer"] == "rs") & (speedup["workers"] == 4)].iloc[0]
+    assert rs4["time_median"] < k1[k1["optimizer"] == "rs"].iloc[0]["time_median"]  # four workers reach rs's target sooner
+    correlation = pd.read_csv(results / "stats" / "parallel" / "rank_correlation.csv")
+    assert list(correlation["workers"]) == [4]
+    res = snakemake(root, "--report", "report.html")
+    assert res.returncode == 0, res.stderr[-3000:]
+    html = (root / "report.html").read_text(errors="ignore")
+    assert "Parallel workers" in html
+    for name in ("speedup.png", "anytime_time.png", "speedup.csv", "wilcoxon.csv", "rank_correlation.csv"):
+        assert name in html, name
+    pairs = pd.read_csv(results / "aggregate" / "multi_objective" / "eaf_pairs.csv")
+    assert pairs[["first_index", "second_index", "first_objective", "second_objective"]].values.tolist() == [
+        [0, 2, "valid_error", "latency_pixel3"]
+    ]
+    eaf = pd.read_csv(results / "aggregate" / "multi_objective" / "eaf.csv")
+    assert len(eaf) and eaf["f1"].isna().all() and eaf[["f0", "f2"]].notna().all().all()
+    caption = " ".join((results / "figures" / "multi_objective" / "pareto_nb201.rst").read_text().split())
+    assert "its attainment pair (attainment_pair in the config" in caption
+    _edit_config(root, lambda c: c["tasks"][1].update(attainment_pair=["params", "latency:pixel3"]))
+    rerun = planned(root)
+    assert "aggregate" in rerun and not {"search", "to_deepcave", "prepare_data"} & set(rerun), rerun
+
+
 def test_lint_and_schema_errors(tmp_path: Path) -> None:
     lint = subprocess.run([SNAKEMAKE, "--lint"], cwd=REPO, capture_output=True, text=True)
     assert lint.returncode == 0 and "Lints for" not in lint.stdout + lint.stderr
@@ -631,6 +706,42 @@ def test_a_new_family_is_one_file_and_its_registration(tmp_path: Path) -> None:
             ),
             "config: tasks[1].protocol='proxy': hpolib has no fidelities",
         ),
+        (
+            lambda c: c["tasks"][0].update(workers=[1, 4], seeds_by_workers={16: 1}),
+            "config: tasks[0].seeds_by_workers.16=1: 16 is not one of the entry's workers [1, 4]",
+        ),
+        (
+            lambda c: c["tasks"][0].update(workers=[1, 4], seeds_by_workers={4: 3}),
+            "config: tasks[0].seeds_by_workers.4=3: exceeds the entry's 2 seeds",
+        ),
+        (
+            lambda c: c["tasks"][0].update(workers=[1, 4], seeds_by_workers={1: 1}),
+            "config: tasks[0].seeds_by_workers.1=1: the one-worker runs always have the entry's seeds",
+        ),
+        (
+            lambda c: c["tasks"][0].update(attainment_pair=["valid_error", "params"]),
+            "config: tasks[0].attainment_pair=['valid_error', 'params']: is for multi-objective entries",
+        ),
+        (
+            lambda c: (
+                c["tasks"][0].update(
+                    objectives=[["valid_error", "params", "latency:pixel3"]],
+                    optimizers=["mo_rs"],
+                    attainment_pair=["valid_error", "latency:raspi4"],
+                )
+                or c["optimizers"].update(mo_rs={})
+            ),
+            "config: tasks[0].attainment_pair='latency:raspi4': is not in the entry's objective set ['valid_error', 'params', 'latency:pixel3']",
+        ),
+        (
+            lambda c: (
+                c["tasks"][0].update(
+                    objectives=[["valid_error", "params", "latency:pixel3"]], optimizers=["mo_rs"], attainment_pair=["params", "parameters"]
+                )
+                or c["optimizers"].update(mo_rs={})
+            ),
+            "config: tasks[0].attainment_pair='parameters': unknown for nb201; choose from valid_error, latency, params,",
+        ),
     ],
     ids=[
         "seeds_negative",
@@ -653,6 +764,12 @@ def test_a_new_family_is_one_file_and_its_registration(tmp_path: Path) -> None:
         "workers_by_optimizer_unknown",
         "workers_by_optimizer_not_a_subset",
         "protocol_without_fidelities",
+        "seeds_by_workers_not_a_worker_count",
+        "seeds_by_workers_too_many",
+        "seeds_by_workers_one_worker",
+        "attainment_pair_single_objective",
+        "attainment_pair_not_in_the_set",
+        "attainment_pair_unknown",
     ],
 )
 def test_config_error_is_one_line(tmp_path: Path, change, line: str) -> None:

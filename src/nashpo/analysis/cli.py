@@ -14,10 +14,12 @@ from pathlib import Path
 
 def cmd_aggregate(args: argparse.Namespace) -> None:
     from nashpo.analysis.io import expand_runs, stage_outputs
+    from nashpo.analysis.mo import parse_pairs
     from nashpo.analysis.study import aggregate_study
 
+    pairs = parse_pairs(args.attainment_pair or ())
     with stage_outputs(Path(args.out)):
-        aggregate_study(expand_runs(args.runs), Path(args.out), args.data_dir, missing=args.missing or (), jobs=args.jobs)
+        aggregate_study(expand_runs(args.runs), Path(args.out), args.data_dir, missing=args.missing or (), jobs=args.jobs, pairs=pairs)
 
 
 def cmd_stats(args: argparse.Namespace) -> None:
@@ -83,12 +85,13 @@ def cmd_family(args: argparse.Namespace) -> None:
 
 def cmd_mo(args: argparse.Namespace) -> None:
     from nashpo.analysis.io import expand_runs, stage_outputs
-    from nashpo.analysis.mo import BenchmarkTables, analyse_mo
+    from nashpo.analysis.mo import BenchmarkTables, analyse_mo, parse_pairs
 
+    pairs = parse_pairs(args.attainment_pair or ())
     runs = expand_runs(args.runs)
     so_runs = expand_runs(args.so_runs) if args.so_runs else []
     with stage_outputs(Path(args.out)):
-        analyse_mo(runs, Path(args.out), so_runs, BenchmarkTables(args.data_dir))
+        analyse_mo(runs, Path(args.out), so_runs, BenchmarkTables(args.data_dir), pairs=pairs)
 
 
 def jobs_count(text: str) -> int:
@@ -99,6 +102,16 @@ def jobs_count(text: str) -> int:
     if jobs < 1:
         raise argparse.ArgumentTypeError(f"--jobs={text!r}: must be a positive integer")
     return jobs
+
+
+def add_pairs(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--attainment-pair",
+        nargs="*",
+        metavar="TASK=A,B",
+        help="a multi-objective task's two objectives for its attainment surface and Pareto panel, y then x "
+        "(e.g. nb201/cifar10/valid_error+params+latency_pixel3=valid_error,latency:pixel3; default: its first two)",
+    )
 
 
 def add_jobs(p: argparse.ArgumentParser) -> None:
@@ -116,6 +129,7 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     )
     a.add_argument("--out", required=True, help="output folder (e.g. results/aggregate)")
     a.add_argument("--missing", nargs="*", help="run folders of the study that did not finish (listed in missing_runs, stats and captions)")
+    add_pairs(a)
     add_jobs(a)
     a.set_defaults(func=cmd_aggregate)
     fam = asub.add_parser("families", help="final regret per task for every family, average ranks over all tasks (Friedman/Nemenyi)")
@@ -131,6 +145,7 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     mo.add_argument("--runs", nargs="+", required=True, help="multi-objective run folders, run-chunk manifests or @FILE")
     mo.add_argument("--so-runs", nargs="*", help="single-objective runs of the same tasks (incumbents for contrast, latency saved)")
     mo.add_argument("--out", required=True, help="output folder (e.g. results/mo/analysis)")
+    add_pairs(mo)
     mo.set_defaults(func=cmd_mo)
     s = asub.add_parser("stats", help="every task: Wilcoxon/Holm per task, Friedman/Nemenyi across tasks, rank over time")
     s.add_argument("--aggregate", required=True, help="folder written by `nashpo analysis aggregate`")

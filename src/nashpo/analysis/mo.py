@@ -26,7 +26,7 @@ from __future__ import annotations
 import os
 import shutil
 import sys
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Protocol, TextIO
 
@@ -41,6 +41,7 @@ from nashpo.analysis.runs import DEVICE_CLASSES, MO, MO_METRIC, MO_TASK_KEY, Run
 from nashpo.analysis.runs import device_class as device_class  # re-exported: the MO tables' device classes
 from nashpo.analysis.runs import objective_device as objective_device
 from nashpo.analysis.stats import friedman_nemenyi, pairwise_wilcoxon
+from nashpo.errors import InputError
 from nashpo.triallog import read_record, read_trials
 
 TASK_KEY = MO_TASK_KEY
@@ -62,6 +63,7 @@ TABLE_FORMATS = {
     "device_classes": ("parquet", "csv", "tex"),
     "latency_saved": ("parquet", "csv", "tex"),
     "eaf": ("parquet", "csv"),
+    "eaf_pairs": ("parquet", "csv"),
 }
 
 
@@ -316,17 +318,70 @@ def front_values(fronts: pd.DataFrame, finals: pd.DataFrame, tables: Tables) -> 
     return pd.concat(parts, ignore_index=True)[cols] if parts else pd.DataFrame(columns=cols)
 
 
-def attainment(points: pd.DataFrame, finals: pd.DataFrame, percentile: float = EAF_PERCENTILE) -> pd.DataFrame:
+PAIR_COLUMNS = ["first_index", "second_index", "first_objective", "second_objective"]
+
+
+def parse_pairs(texts: Sequence[str]) -> dict[str, tuple[str, str]]:
+    """``TASK=A,B`` (``nb201/cifar10/valid_error+params+latency_pixel3=params,latency:pixel3``) -> {TASK: (A, B)}."""
+    out: dict[str, tuple[str, str]] = {}
+    for text in texts:
+        task, sep, pair = text.partition("=")
+        names = [n.strip() for n in pair.split(",")]
+        if not sep or len(names) != 2 or not all(names):
+            raise InputError("attainment_pair", text, "must be TASK=A,B (benchmark/task/objectives, then two of its objectives)")
+        out[task] = (names[0], names[1])
+    return out
+
+
+def attainment_pairs(finals: pd.DataFrame, chosen: Mapping[str, Sequence[str]] | None = None) -> pd.DataFrame:
+    """Per task the two objectives of its attainment surface and Pareto panel: ``chosen`` maps a task
+    (``benchmark/task/objectives``) to two of its objectives, in plotting order (y, then x); default
+    the task's first two (its error and first cost)."""
+    chosen = dict(chosen or {})
+    tasks = finals.drop_duplicates(TASK_KEY)
+    names = {"/".join(map(str, k)): k for k in tasks[TASK_KEY].itertuples(index=False)}
+    for name in chosen:
+        if name not in names:
+            raise InputError("attainment_pair", name, f"is not a multi-objective task of these runs ({', '.join(sorted(names)) or 'none'})")
+    rows = []
+    for t in tasks.itertuples(index=False):
+        specs = t.specs.split("|")
+        name = f"{t.benchmark}/{t.task}/{t.objectives}"
+        pair = list(chosen.get(name, specs[:2]))
+        for spec in pair:
+            if spec not in specs:
+                raise InputError(f"attainment_pair.{name}", spec, f"is not an objective of the task ({', '.join(specs)})")
+        if pair[0] == pair[1]:
+            raise InputError(f"attainment_pair.{name}", ",".join(pair), "names one objective twice")
+        i, j = specs.index(pair[0]), specs.index(pair[1])
+        columns = t.objectives.split("+")  # the set's column names, as error_objective and cost_objective
+        rows.append(dict(zip([*TASK_KEY, *PAIR_COLUMNS], (t.benchmark, t.task, t.objectives, i, j, columns[i], columns[j]), strict=True)))
+    return pd.DataFrame(rows, columns=[*TASK_KEY, *PAIR_COLUMNS])
+
+
+def pair_of(pairs: pd.DataFrame, key: tuple) -> tuple[str, str]:
+    """The value columns (``f{i}``, ``f{j}``) of a task's attainment pair."""
+    row = pairs.set_index(TASK_KEY).loc[key]
+    return f"f{int(row['first_index'])}", f"f{int(row['second_index'])}"
+
+
+def attainment(
+    points: pd.DataFrame, finals: pd.DataFrame, pairs: pd.DataFrame | None = None, percentile: float = EAF_PERCENTILE
+) -> pd.DataFrame:
     """Per task and optimizer the ``percentile``% attainment surface over all its seeds (a seed whose
-    front is empty attains nothing but counts in the percentage). Two-dimensional: a task with more
-    objectives gets the surface of its first two (the error and the first cost), projected."""
+    front is empty attains nothing but counts in the percentage). Two-dimensional, on the task's pair
+    (``attainment_pairs``; default its first two objectives): a task with more objectives gets the
+    surface of the pair's projection, in the pair's own value columns (the others left empty)."""
+    pairs = attainment_pairs(finals) if pairs is None else pairs
+    cols = [*TASK_KEY, "optimizer", "percentile", "point", *widest(finals)]
     rows = []
     for key, runs in finals.groupby([*TASK_KEY, "optimizer"], sort=True):
         p = points.merge(runs[RUN_KEY], on=RUN_KEY)
         n_seeds = runs["seed"].nunique()
         if p.empty:
             continue
-        pts, sets = p[["f0", "f1"]].to_numpy(float), p["seed"].to_numpy()
+        a, b = pair_of(pairs, key[:-1])
+        pts, sets = p[[a, b]].to_numpy(float), p["seed"].to_numpy()
         present = len(np.unique(sets))
         if present < n_seeds:  # moocore counts the given sets only: rescale the percentile to all seeds
             level = percentile * n_seeds / present
@@ -335,9 +390,9 @@ def attainment(points: pd.DataFrame, finals: pd.DataFrame, percentile: float = E
         else:
             level = percentile
         surface = eaf_surface(pts, sets, level)
-        for i, (a, b) in enumerate(surface):
-            rows.append(dict(zip([*TASK_KEY, "optimizer"], key, strict=True)) | {"percentile": percentile, "point": i, "f0": a, "f1": b})
-    return pd.DataFrame(rows, columns=[*TASK_KEY, "optimizer", "percentile", "point", "f0", "f1"])
+        for i, (x, y) in enumerate(surface):
+            rows.append(dict(zip([*TASK_KEY, "optimizer"], key, strict=True)) | {"percentile": percentile, "point": i, a: x, b: y})
+    return pd.DataFrame(rows, columns=cols)
 
 
 def so_values(so: pd.DataFrame, finals: pd.DataFrame, tables: Tables) -> pd.DataFrame:
@@ -431,29 +486,36 @@ def latency_saved(points: pd.DataFrame, finals: pd.DataFrame, so: pd.DataFrame, 
 # ------------------------------------------------------------------ entry point
 
 
-AGGREGATE_TABLES = ("finals", "curves", "values_at", "front_points", "so_incumbents", "eaf", "true_fronts")
+AGGREGATE_TABLES = ("finals", "curves", "values_at", "front_points", "so_incumbents", "eaf", "eaf_pairs", "true_fronts")
 STATS_TABLES = ("summary_table", "wilcoxon", "wilcoxon_at_time", "friedman", "nemenyi", "device_classes", "latency_saved")
-AGGREGATE_FORMATS = {"finals": ("parquet", "csv"), "curves": ("parquet", "csv"), "eaf": ("parquet", "csv")}
+AGGREGATE_FORMATS = {"finals": ("parquet", "csv"), "curves": ("parquet", "csv"), "eaf": ("parquet", "csv"), "eaf_pairs": ("parquet", "csv")}
 
 
 def mo_aggregate_tables(
-    run_dirs: Sequence[Path], so_dirs: Sequence[Path] = (), tables: Tables | None = None, log: TextIO = sys.stderr
+    run_dirs: Sequence[Path],
+    so_dirs: Sequence[Path] = (),
+    tables: Tables | None = None,
+    log: TextIO = sys.stderr,
+    pairs: Mapping[str, Sequence[str]] | None = None,
 ) -> dict[str, pd.DataFrame]:
     """Per run and per task: finals, HV-regret curves, values at fractions of the budget, final fronts
-    with their values, attainment surfaces, the true fronts, and the single-objective incumbents of the
-    same tasks (``so_dirs``: any single-objective runs; those of other tasks are ignored)."""
+    with their values, attainment surfaces on each task's pair (``pairs``: ``attainment_pairs``), the
+    true fronts, and the single-objective incumbents of the same tasks (``so_dirs``: any
+    single-objective runs; those of other tasks are ignored)."""
     tables = tables or BenchmarkTables()
     finals, trajs, fronts = mo_frames(load_mo(run_dirs))
     n_tasks = finals.groupby(TASK_KEY).ngroups
     print(f"mo: {len(finals)} runs, {n_tasks} tasks, {finals['optimizer'].nunique()} optimizers", file=log)
     points = front_values(fronts, finals, tables)
+    eaf_pairs = attainment_pairs(finals, pairs)
     return {
         "finals": finals,
         "curves": hv_curves(finals, trajs),
         "values_at": values_at(finals, trajs),
         "front_points": points,
         "so_incumbents": so_values(load_so_incumbents(so_dirs), finals, tables),
-        "eaf": attainment(points, finals),
+        "eaf": attainment(points, finals, eaf_pairs),
+        "eaf_pairs": eaf_pairs,
         "true_fronts": true_fronts(finals, tables),
     }
 
@@ -475,9 +537,13 @@ def mo_stats_tables(data: dict[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
 
 
 def mo_tables(
-    run_dirs: Sequence[Path], so_dirs: Sequence[Path] = (), tables: Tables | None = None, log: TextIO = sys.stderr
+    run_dirs: Sequence[Path],
+    so_dirs: Sequence[Path] = (),
+    tables: Tables | None = None,
+    log: TextIO = sys.stderr,
+    pairs: Mapping[str, Sequence[str]] | None = None,
 ) -> dict[str, pd.DataFrame]:
-    data = mo_aggregate_tables(run_dirs, so_dirs, tables, log)
+    data = mo_aggregate_tables(run_dirs, so_dirs, tables, log, pairs)
     return data | mo_stats_tables(data)
 
 
@@ -496,11 +562,12 @@ def analyse_mo(
     so_dirs: Sequence[Path] = (),
     tables: Tables | None = None,
     log: TextIO = sys.stderr,
+    pairs: Mapping[str, Sequence[str]] | None = None,
 ) -> list[Path]:
     """Every table and figure of the MO analysis into ``out_dir`` (tables written together, figures
     rendered into a temporary folder first; wrap in ``io.stage_outputs`` for all-or-nothing)."""
     out_dir = Path(out_dir)
-    data = mo_tables(run_dirs, so_dirs, tables, log)
+    data = mo_tables(run_dirs, so_dirs, tables, log, pairs)
     out_dir.mkdir(parents=True, exist_ok=True)
     tmp = out_dir / f".mo_figures.tmp{os.getpid()}"
     shutil.rmtree(tmp, ignore_errors=True)

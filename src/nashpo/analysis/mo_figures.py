@@ -161,30 +161,32 @@ def pareto(data: dict[str, pd.DataFrame], out: Path, benchmark: str) -> None:
     finals = data["finals"][data["finals"]["benchmark"] == benchmark]
     order = mo_order(finals["optimizer"].unique())
     pal = mo_colours(order)
-    fronts, eaf, so = data["true_fronts"], data["eaf"], data["so_incumbents"]
+    fronts, eaf, so, pairs = data["true_fronts"], data["eaf"], data["so_incumbents"], data["eaf_pairs"]
     fig, panels = task_panels(finals)
-    has_so = cropped = False
+    has_so = cropped = chosen = False
     for key, ax in panels:
-        true = pair_front(select(fronts, key))
-        staircase(ax, true["f0"].to_numpy(), true["f1"].to_numpy(), color="black", lw=0.9)
-        ax.plot(true["f1"], true["f0"], "o", color="black", ms=1.6)
+        pair = select(pairs, key).iloc[0]
+        y, x = f"f{int(pair['first_index'])}", f"f{int(pair['second_index'])}"
+        chosen |= (int(pair["first_index"]), int(pair["second_index"])) != (0, 1)
+        true = pair_front(select(fronts, key), y, x)
+        staircase(ax, true[y].to_numpy(), true[x].to_numpy(), color="black", lw=0.9)
+        ax.plot(true[x], true[y], "o", color="black", ms=1.6)
         for o in order:
             e = select(eaf, key)
             e = e[e["optimizer"] == o]
             if len(e):
-                staircase(ax, e["f0"].to_numpy(), e["f1"].to_numpy(), color=pal[o], lw=1.1)
+                staircase(ax, e[y].to_numpy(), e[x].to_numpy(), color=pal[o], lw=1.1)
         s = select(so, key)
         if len(s):
             has_so = True
-            ax.plot(s["f1"], s["f0"], "x", color="0.25", ms=3, mew=0.7)
-        row = select(finals, key).iloc[0]
-        ax.set(xlabel=axis_label(row["cost_objective"]), ylabel=axis_label(row["error_objective"]))
-        values = pd.concat([true[["f0", "f1"]], select(eaf, key)[["f0", "f1"]], s[["f0", "f1"]]])
-        top = error_fence(true["f0"].to_numpy(float))
-        if top < values["f0"].max():
+            ax.plot(s[x], s[y], "x", color="0.25", ms=3, mew=0.7)
+        ax.set(xlabel=axis_label(pair["second_objective"]), ylabel=axis_label(pair["first_objective"]))
+        values = pd.concat([true[[y, x]], select(eaf, key)[[y, x]], s[[y, x]]])
+        top = error_fence(true[y].to_numpy(float)) if y == "f0" else np.inf  # the fence is for the error objective
+        if top < values[y].max():
             cropped = True
-            values = values[values["f0"] <= top]
-        for axis, col in (("x", "f1"), ("y", "f0")):
+            values = values[values[y] <= top]
+        for axis, col in (("x", x), ("y", y)):
             v = values[col].to_numpy(float)
             v = v[np.isfinite(v)]
             if not len(v):
@@ -210,7 +212,12 @@ def pareto(data: dict[str, pd.DataFrame], out: Path, benchmark: str) -> None:
         if cropped
         else ""
     )
-    where = "200-epoch validation error and device latency (NB201)" if benchmark == "nb201" else "the benchmark's seed-mean values"
+    where = "the 200-epoch values (NB201)" if benchmark == "nb201" else "the benchmark's seed-mean values"
+    pair_text = (
+        "its attainment pair (attainment_pair in the config, eaf_pairs.csv; the first objective on the y axis)"
+        if chosen
+        else "its first two (error and first cost)"
+    )
     fg.save(
         fig,
         out,
@@ -218,9 +225,8 @@ def pareto(data: dict[str, pd.DataFrame], out: Path, benchmark: str) -> None:
         f"""Pareto fronts, {benchmark}, one panel per task: the true Pareto front of all configurations (black)
         and each optimizer's {EAF_PERCENTILE}% empirical attainment surface (moocore.eaf) of its final non-dominated
         sets over {fg.seeds_phrase(seeds)}: the region below-left of a coloured line was attained by at least half of
-        the seeds. Values: {where}; both objectives minimised. A task with three objectives or more is shown in its
-        first two (error and first cost): the true front of that pair and attainment surfaces of the projected final
-        sets.{so_text}{crop_text}""",
+        the seeds. Values: {where}; both objectives minimised. A task with three objectives or more is shown in
+        {pair_text}: the true front of that pair and attainment surfaces of the projected final sets.{so_text}{crop_text}""",
     )
 
 

@@ -27,7 +27,7 @@ import multiprocessing
 import os
 import sys
 import traceback
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from multiprocessing.connection import wait
 from pathlib import Path
 from typing import Any, TextIO
@@ -142,8 +142,10 @@ def _family_aggregate(runs: list[Path], out: Path, log: TextIO) -> None:
     write_tables(out, families.family_aggregate_tables(runs, log), families.FAMILY_FORMATS)
 
 
-def _mo_aggregate(runs: list[Path], so_runs: list[Path], data_dir: Path | None, out: Path, log: TextIO) -> None:
-    tables = mo.mo_aggregate_tables(runs, so_runs, mo.BenchmarkTables(data_dir), log)
+def _mo_aggregate(
+    runs: list[Path], so_runs: list[Path], data_dir: Path | None, out: Path, log: TextIO, pairs: Mapping[str, Sequence[str]]
+) -> None:
+    tables = mo.mo_aggregate_tables(runs, so_runs, mo.BenchmarkTables(data_dir), log, pairs)
     write_tables(out, tables, {k: mo.AGGREGATE_FORMATS.get(k, ("parquet",)) for k in tables})
 
 
@@ -154,8 +156,10 @@ def aggregate_study(
     missing: Sequence[str | Path] = (),
     log: TextIO = sys.stderr,
     jobs: int = 1,
+    pairs: Mapping[str, Sequence[str]] | None = None,
 ) -> dict[str, Any]:
-    """Every group's aggregate tables; returns the parts written (also in ``parts.json``)."""
+    """Every group's aggregate tables; returns the parts written (also in ``parts.json``); ``pairs``:
+    the multi-objective tasks' attainment pairs (``mo.attainment_pairs``)."""
     out_dir = Path(out_dir)
     kinds, by_family, parallel_runs = study_runs(run_dirs)
     if not any(kinds.values()) and not parallel_runs:
@@ -174,7 +178,9 @@ def aggregate_study(
         parts[PARALLEL] = True
     calls: list[Call] = []  # the multi-objective group first: it takes longest
     if kinds[MO]:
-        calls.append((_mo_aggregate, (kinds[MO], so_runs, data_dir, out_dir / MULTI_OBJECTIVE, log)))
+        calls.append((_mo_aggregate, (kinds[MO], so_runs, data_dir, out_dir / MULTI_OBJECTIVE, log, pairs or {})))
+    elif pairs:
+        raise InputError("attainment_pair", next(iter(pairs)), "is given, but no multi-objective run was")
     if kinds[NB201]:
         calls.append((_nb201_aggregate, (kinds[NB201], out_dir, data_dir, missing, log)))
     calls += [(_family_aggregate, (runs, out_dir / family, log)) for family, runs in by_family.items()]
