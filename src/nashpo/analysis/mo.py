@@ -359,12 +359,6 @@ def attainment_pairs(finals: pd.DataFrame, chosen: Mapping[str, Sequence[str]] |
     return pd.DataFrame(rows, columns=[*TASK_KEY, *PAIR_COLUMNS])
 
 
-def pair_of(pairs: pd.DataFrame, key: tuple) -> tuple[str, str]:
-    """The value columns (``f{i}``, ``f{j}``) of a task's attainment pair."""
-    row = pairs.set_index(TASK_KEY).loc[key]
-    return f"f{int(row['first_index'])}", f"f{int(row['second_index'])}"
-
-
 def attainment(
     points: pd.DataFrame, finals: pd.DataFrame, pairs: pd.DataFrame | None = None, percentile: float = EAF_PERCENTILE
 ) -> pd.DataFrame:
@@ -373,6 +367,7 @@ def attainment(
     (``attainment_pairs``; default its first two objectives): a task with more objectives gets the
     surface of the pair's projection, in the pair's own value columns (the others left empty)."""
     pairs = attainment_pairs(finals) if pairs is None else pairs
+    columns = {tuple(row[TASK_KEY]): mo_figures.pair_columns(row) for _, row in pairs.iterrows()}
     cols = [*TASK_KEY, "optimizer", "percentile", "point", *widest(finals)]
     rows = []
     for key, runs in finals.groupby([*TASK_KEY, "optimizer"], sort=True):
@@ -380,7 +375,7 @@ def attainment(
         n_seeds = runs["seed"].nunique()
         if p.empty:
             continue
-        a, b = pair_of(pairs, key[:-1])
+        a, b = columns[key[:-1]]
         pts, sets = p[[a, b]].to_numpy(float), p["seed"].to_numpy()
         present = len(np.unique(sets))
         if present < n_seeds:  # moocore counts the given sets only: rescale the percentile to all seeds

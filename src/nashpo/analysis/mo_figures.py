@@ -166,8 +166,8 @@ def pareto(data: dict[str, pd.DataFrame], out: Path, benchmark: str) -> None:
     has_so = cropped = chosen = False
     for key, ax in panels:
         pair = select(pairs, key).iloc[0]
-        y, x = f"f{int(pair['first_index'])}", f"f{int(pair['second_index'])}"
-        chosen |= (int(pair["first_index"]), int(pair["second_index"])) != (0, 1)
+        y, x = pair_columns(pair)
+        chosen |= (y, x) != ("f0", "f1")
         true = pair_front(select(fronts, key), y, x)
         staircase(ax, true[y].to_numpy(), true[x].to_numpy(), color="black", lw=0.9)
         ax.plot(true[x], true[y], "o", color="black", ms=1.6)
@@ -228,6 +228,11 @@ def pareto(data: dict[str, pd.DataFrame], out: Path, benchmark: str) -> None:
         the seeds. Values: {where}; both objectives minimised. A task with three objectives or more is shown in
         {pair_text}: the true front of that pair and attainment surfaces of the projected final sets.{so_text}{crop_text}""",
     )
+
+
+def pair_columns(pair: pd.Series) -> tuple[str, str]:
+    """The value columns (``f{i}``, ``f{j}``: y, then x) of a task's attainment pair (a row of ``eaf_pairs``)."""
+    return f"f{int(pair['first_index'])}", f"f{int(pair['second_index'])}"
 
 
 def pair_front(points: pd.DataFrame, a: str = "f0", b: str = "f1") -> pd.DataFrame:
