@@ -674,7 +674,10 @@ def test_a_new_family_is_one_file_and_its_registration(tmp_path: Path) -> None:
     [
         (lambda c: c["tasks"][0].update(seeds=-1), "config: tasks[0].seeds=-1: is less than the minimum of 1"),
         (lambda c: c["tasks"][0].update(seeds={"start": 0, "count": -1}), "config: tasks[0].seeds.count=-1: is less than the minimum of 1"),
-        (lambda c: c["tasks"][0].update(colour="red"), 'config: tasks[0].colour="red": unknown key; allowed: attainment_pair, budget, family, objectives,'),
+        (
+            lambda c: c["tasks"][0].update(colour="red"),
+            'config: tasks[0].colour="red": unknown key; allowed: attainment_pair, budget, family, objectives,',
+        ),
         (lambda c: c.update(colour="red"), 'config: colour="red": unknown key; allowed: allow_missing_runs,'),
         (lambda c: c["tasks"][0].update(family="nope"), "config: tasks[0].family='nope': unknown; choose from nb201, hpolib, hpobench"),
         (lambda c: c["tasks"][0].update(tasks=["cifar11"]), "config: tasks[0].tasks='cifar11': unknown; choose from cifar10"),
